@@ -1,0 +1,79 @@
+"""The ``vidstyle`` command line: thin wrappers that parse, call the library, map errors.
+
+Every command lives in its own module and registers itself on ``app``. ``main`` turns
+our exceptions into one line on stderr and the exit codes of DESIGN §8 (0 ok, 1 runtime
+failure, 2 bad usage or input, 130 interrupted); ``--verbose`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+import typer
+
+from vidstyle.errors import VidstyleError
+
+app = typer.Typer(
+    name="vidstyle",
+    help="Turn video and a live webcam feed into moving paintings.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"verbose": False}
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v",
+                                       help="Show tracebacks on errors.")) -> None:
+    _state["verbose"] = verbose
+
+
+def verbose() -> bool:
+    return _state["verbose"] or "--verbose" in sys.argv or "-v" in sys.argv[1:2]
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to ``app``.
+    import importlib
+
+    for name in ("render", "image", "styles", "train", "live", "scenes", "eval"):
+        try:
+            importlib.import_module(f"vidstyle.cli.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"vidstyle.cli.{name}_cmd":
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit code."""
+    _register()
+    code = 0
+    try:
+        app(args=argv, prog_name="vidstyle", standalone_mode=False)
+    except VidstyleError as exc:
+        code = _report(exc, str(exc), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code if exc.exit_code else 2
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        print("vidstyle: interrupted", file=sys.stderr)
+        code = 130
+    except Exception as exc:  # a bug or an unforeseen failure: still one line by default
+        code = _report(exc, f"unexpected error: {type(exc).__name__}: {exc}", 1)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _report(exc: BaseException, line: str, code: int) -> int:
+    if verbose():
+        traceback.print_exception(exc)
+    print(f"vidstyle: error: {line}", file=sys.stderr)
+    return code
