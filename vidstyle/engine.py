@@ -127,7 +127,7 @@ class Stylizer:
         """Paint ``images`` (N, H, W, 3) uint8 RGB; returns the same shape and dtype."""
         n = images.shape[0]
         mix_list = [mixes] * n if isinstance(mixes, dict) else list(mixes)
-        strengths = np.broadcast_to(np.asarray(strength, dtype=np.float32), (n,))
+        strengths = np.broadcast_to(np.asarray(strength, dtype=np.float32), (n,)).copy()
         if len(mix_list) != n:
             raise ValueError("one style mix per image")
         if all(not m or all(k == "none" for k in m) for m in mix_list) or not strengths.any():
