@@ -1,0 +1,74 @@
+"""``vidstyle train``: make a style pack from paintings and a folder of photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from vidstyle.cli import app
+
+
+@app.command(no_args_is_help=True)
+def train(
+    output: Path | None = typer.Option(None, "-o", "--output",
+                                       help="Pack to write (.safetensors)."),
+    style_image: list[Path] | None = typer.Option(
+        None, "--style-image", help="A painting; repeat for a multi-style pack."),
+    name: list[str] | None = typer.Option(
+        None, "--name", help="Style name per --style-image (default: the file name)."),
+    content: Path | None = typer.Option(None, "--content", help="Folder of natural photos."),
+    config: Path | None = typer.Option(None, "--config", help="TOML recipe; flags override it."),
+    arch: str | None = typer.Option(None, help="full (GPU) or lite (CPU, live). [default: lite]"),
+    size: int | None = typer.Option(None, help="Training crop size in px. [default: 256]"),
+    batch: int | None = typer.Option(None, help="Batch size. [default: 4]"),
+    iters: int | None = typer.Option(None, help="Iterations. [default: 40000]"),
+    lr: float | None = typer.Option(None, help="Adam learning rate. [default: 1e-3]"),
+    content_layer: str | None = typer.Option(None, help="relu1_2..relu4_3. [default: relu2_2]"),
+    content_weight: float | None = typer.Option(None, help="[default: 1.0]"),
+    style_weight: float | None = typer.Option(None, help="[default: 1.0]"),
+    tv_weight: float | None = typer.Option(None, help="[default: 0.01]"),
+    stability_weight: float | None = typer.Option(
+        None, help="Gupta et al. 2017 noise-stability loss for video. [default: 0]"),
+    style_size: int | None = typer.Option(None,
+                                          help="Painting's shorter side, px. [default: 256]"),
+    seed: int | None = typer.Option(None, help="[default: 0]"),
+    device: str | None = typer.Option(None, help="auto, cpu, cuda, mps. [default: auto]"),
+    vgg_weights: Path | None = typer.Option(
+        None, help="VGG-16 weights: torchvision state dict or Keras .h5 (default: torchvision "
+                   "ImageNet weights, downloaded once)."),
+    checkpoint_every: int | None = typer.Option(None, help="[default: 200]"),
+    preview_every: int | None = typer.Option(None, help="[default: 1000]"),
+    add_to: Path | None = typer.Option(
+        None, "--add-to", help="Add the style(s) to this pack, training only their norm rows."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT's checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train a transform net with perceptual losses (Johnson et al. 2016).
+
+    Writes PACK.safetensors and, beside it, a checkpoint (for --resume), a JSON-lines loss
+    log, a loss plot and preview images of fixed photos in every style.
+    """
+    from vidstyle.train.config import StyleSpec, build_config
+    from vidstyle.train.trainer import train as run
+
+    names = list(name or [])
+    styles = None
+    if style_image:
+        styles = [StyleSpec(str(p), names[i] if i < len(names) else "")
+                  for i, p in enumerate(style_image)]
+    overrides = {
+        "styles": styles, "content": str(content) if content else None,
+        "output": str(output) if output else None, "arch": arch, "size": size, "batch": batch,
+        "iters": iters, "lr": lr, "content_layer": content_layer,
+        "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
+        "stability_weight": stability_weight, "style_size": style_size, "seed": seed,
+        "device": device, "vgg_weights": str(vgg_weights) if vgg_weights else None,
+        "checkpoint_every": checkpoint_every, "preview_every": preview_every,
+        "add_to": str(add_to) if add_to else None, "resume": resume or None,
+    }
+    cfg = build_config(config, overrides)
+    result = run(cfg, progress=not quiet)
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
+    typer.echo(f"wrote {result.pack} after {result.iterations} iterations "
+               f"({result.seconds_per_iteration:.2f} s/it; {losses})")
