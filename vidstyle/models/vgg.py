@@ -36,16 +36,20 @@ HOW_TO_GET_WEIGHTS = (
 )
 
 
-def vgg16_features() -> nn.Sequential:
-    """The untrained layer stack of torchvision's ``vgg16().features[:23]``."""
+def vgg16_features(width: float = 1.0) -> nn.Sequential:
+    """The untrained layer stack of torchvision's ``vgg16().features[:23]``.
+
+    ``width`` < 1 gives a thinner net of the same shape, for fast tests of the trainer.
+    """
     layers: list[nn.Module] = []
     in_ch = 3
-    for block, (width, n_convs) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3)]):
+    for block, (channels, n_convs) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3)]):
         if block:
             layers.append(nn.MaxPool2d(2, 2))
         for _ in range(n_convs):
-            layers += [nn.Conv2d(in_ch, width, 3, padding=1), nn.ReLU(inplace=False)]
-            in_ch = width
+            ch = max(1, round(channels * width))
+            layers += [nn.Conv2d(in_ch, ch, 3, padding=1), nn.ReLU(inplace=False)]
+            in_ch = ch
     return nn.Sequential(*layers)
 
 

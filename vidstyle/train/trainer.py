@@ -168,8 +168,12 @@ def _prepare_net(cfg: TrainConfig) -> tuple[TransformNet, list[dict[str, Any]], 
     return net, base.styles, n_old, base
 
 
-def train(cfg: TrainConfig, progress: bool = True) -> TrainResult:
-    """Run (or resume) a training job and write the pack; returns what was reached."""
+def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None = None
+          ) -> TrainResult:
+    """Run (or resume) a training job and write the pack; returns what was reached.
+
+    ``loss_net`` replaces the VGG-16 named by the config (tests use a tiny random one).
+    """
     from tqdm import tqdm
 
     if not cfg.styles:
@@ -183,7 +187,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainResult:
     torch.manual_seed(cfg.seed)
     new_styles = _check_styles(cfg.styles)
     photos = ContentPhotos(cfg.content)
-    vgg = load_loss_network(cfg.vgg_weights).to(device)
+    vgg = (loss_net or load_loss_network(cfg.vgg_weights)).to(device)
 
     net, old_styles, n_old, base = _prepare_net(cfg)
     net = net.to(device).train()
