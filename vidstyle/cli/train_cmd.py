@@ -24,6 +24,8 @@ def train(
     batch: int | None = typer.Option(None, help="Batch size. [default: 4]"),
     iters: int | None = typer.Option(None, help="Iterations. [default: 40000]"),
     lr: float | None = typer.Option(None, help="Adam learning rate. [default: 1e-3]"),
+    style_lr_scale: float | None = typer.Option(
+        None, help="Learning-rate factor for the per-style norm rows. [default: 1]"),
     content_layer: str | None = typer.Option(None, help="relu1_2..relu4_3. [default: relu2_2]"),
     content_weight: float | None = typer.Option(None, help="[default: 1.0]"),
     style_weight: float | None = typer.Option(None, help="[default: 1.0]"),
@@ -60,7 +62,7 @@ def train(
     overrides = {
         "styles": styles, "content": str(content) if content else None,
         "output": str(output) if output else None, "arch": arch, "size": size, "batch": batch,
-        "iters": iters, "lr": lr, "content_layer": content_layer,
+        "iters": iters, "lr": lr, "style_lr_scale": style_lr_scale, "content_layer": content_layer,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "stability_weight": stability_weight, "style_size": style_size, "seed": seed,
         "device": device, "vgg_weights": str(vgg_weights) if vgg_weights else None,

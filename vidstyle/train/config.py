@@ -42,6 +42,7 @@ class TrainConfig:
     batch: int = 4
     iters: int = 40000
     lr: float = 1e-3
+    style_lr_scale: float = 1.0
     content_layer: str = "relu2_2"
     content_weight: float = 1.0
     style_weight: float = 1.0

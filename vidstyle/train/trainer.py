@@ -112,12 +112,16 @@ def _checkpoint_path(output: Path) -> Path:
     return output.with_name(output.stem + ".ckpt.safetensors")
 
 
+def _opt_params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
 def save_checkpoint(path: Path, net: TransformNet, opt: torch.optim.Optimizer, it: int,
                     cfg: TrainConfig) -> None:
     from safetensors.torch import save_file
 
     tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    for i, p in enumerate(opt.param_groups[0]["params"]):
+    for i, p in enumerate(_opt_params(opt)):
         for k, v in opt.state.get(p, {}).items():
             tensors[f"opt.{i}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
     tmp = path.with_name(path.name + ".tmp")
@@ -136,7 +140,7 @@ def load_checkpoint(path: Path, net: TransformNet, opt: torch.optim.Optimizer) -
         tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
     net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
     device = next(net.parameters()).device
-    for i, p in enumerate(opt.param_groups[0]["params"]):
+    for i, p in enumerate(_opt_params(opt)):
         state = {k.split(".", 2)[2]: v.to(device) for k, v in tensors.items()
                  if k.startswith(f"opt.{i}.")}
         if state:
@@ -198,7 +202,13 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
             p.requires_grad_(True)
     else:
         params = list(net.parameters())
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    # The per-style norm rows see only their own style's samples (a fraction of each batch),
+    # so they may learn faster than the shared trunk: style_lr_scale.
+    style_ids = {id(p) for p in net.style_parameters()}
+    opt = torch.optim.Adam([
+        {"params": [p for p in params if id(p) not in style_ids], "lr": cfg.lr},
+        {"params": [p for p in params if id(p) in style_ids], "lr": cfg.lr * cfg.style_lr_scale},
+    ])
     ckpt = _checkpoint_path(output)
     start = load_checkpoint(ckpt, net, opt) if cfg.resume and ckpt.is_file() else 0
     if cfg.resume and start == 0 and not ckpt.is_file():
