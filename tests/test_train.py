@@ -229,3 +229,13 @@ def test_shipped_recipes_parse() -> None:
     for r in recipes:
         cfg = build_config(r, {})
         assert cfg.styles and all(len(s.sha256) == 64 for s in cfg.styles)
+
+
+def test_train_command_reports_bad_input_in_one_line(data, tmp_path: Path, capsys) -> None:
+    from vidstyle.cli import main
+
+    code = main(["train", "--style-image", str(tmp_path / "missing.jpg"), "--content",
+                 str(data["content"]), "-o", str(tmp_path / "x.safetensors")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "missing.jpg" in err[0] and "Traceback" not in err[0]
