@@ -192,10 +192,19 @@ def parse_cue_text(text: str, source: str) -> tuple[list[Cue], list[str]]:
             cue = parse_line(raw, n)
         except ValueError as exc:
             problems.append(f"{source}:{n}: {exc}")
-            continue
+            cue = _time_only(raw, n)  # still checked for order: one run finds more
         if cue is not None:
             cues.append(cue)
     return cues, problems
+
+
+def _time_only(text: str, line: int) -> Cue | None:
+    """A placeholder for a bad line whose time is fine (never reaches a schedule)."""
+    try:
+        seconds, frame = parse_time(text.split("#", 1)[0].split()[0])
+    except ValueError:
+        return None
+    return Cue(line, text.split()[0], seconds, frame, {})
 
 
 def is_scene_csv(text: str) -> bool:
