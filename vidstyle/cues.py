@@ -208,9 +208,10 @@ def _time_only(text: str, line: int) -> Cue | None:
 
 
 def is_scene_csv(text: str) -> bool:
-    """PySceneDetect's scene list starts with its cut list or its header row."""
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    return first.startswith(("Timecode List", "Scene Number"))
+    """PySceneDetect's scene list has its header row first or second (after the cut list,
+    which is ``Timecode List:,...`` from its CLI and bare timecodes from its API)."""
+    head = [ln for ln in text.splitlines() if ln.strip()][:2]
+    return any(ln.startswith(("Timecode List", "Scene Number")) for ln in head)
 
 
 def parse_scene_csv(text: str, source: str, styles: Sequence[str]

@@ -95,7 +95,7 @@ def cue_template(detection: Detection, styles: Sequence[str], source: str,
         f"# vidstyle cue file for {source}, written by `vidstyle scenes`.",
         f"# {n} scene{'s' * (n != 1)} found by PySceneDetect ({detection.detector} detector, "
         f"threshold {detection.threshold:g}); {detection.duration:.3f} s at "
-        f"{detection.fps:g} fps.",
+        f"{float(detection.fps):.6g} fps.",
         "# Edit freely: TIME STYLE [fade=SECONDS] [strength=0..1]; a style may be a mix",
         "# (monet:0.7+picasso:0.3) or none. Times may also be frame numbers (1520f).",
         "",
