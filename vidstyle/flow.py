@@ -98,7 +98,7 @@ def reliable_mask(back: np.ndarray, fwd: np.ndarray, cur: np.ndarray, prev: np.n
     """
     h, w = back.shape[:2]
     xs, ys = sample_maps(back)
-    inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+    inside = (xs >= -0.5) & (xs <= w - 0.5) & (ys >= -0.5) & (ys <= h - 0.5)
     fwd_at = cv2.remap(fwd, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     loop = back + fwd_at
     consistent = (loop ** 2).sum(-1) <= _FB_REL * ((back ** 2).sum(-1)
@@ -107,7 +107,11 @@ def reliable_mask(back: np.ndarray, fwd: np.ndarray, cur: np.ndarray, prev: np.n
     diff = np.abs(cur.astype(np.float32) - prev_w.astype(np.float32))
     if diff.ndim == 3:
         diff = diff.mean(-1)
-    return inside & consistent & (diff <= colour_jump)
+    # Judge colour over a small patch: single pixels of a new surface match by chance.
+    diff = cv2.GaussianBlur(diff, (0, 0), 1.5)
+    ok = (inside & consistent & (diff <= colour_jump)).astype(np.uint8)
+    # Trust no pixel next to an untrusted one: flow is least accurate at motion edges.
+    return cv2.erode(ok, np.ones((3, 3), np.uint8)).astype(bool)
 
 
 @dataclass
@@ -116,6 +120,13 @@ class Motion:
 
     back: np.ndarray  # HxWx2: flow(cur -> prev), to warp anything of t-1 onto t's grid
     reliable: np.ndarray  # HxW float32 in 0..1 (soft at the edges when upsampled)
+
+    def at(self, size: tuple[int, int]) -> Motion:
+        """The same motion on a grid of ``size`` (H, W), e.g. an output of another size."""
+        if self.reliable.shape == tuple(size):
+            return self
+        ok = cv2.resize(self.reliable, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+        return Motion(resize_flow(self.back, size), ok)
 
 
 def estimate_motion(estimator: FlowEstimator, cur: np.ndarray, prev: np.ndarray,
@@ -131,7 +142,4 @@ def estimate_motion(estimator: FlowEstimator, cur: np.ndarray, prev: np.ndarray,
     back = estimator(g_cur, g_prev)
     fwd = estimator(g_prev, g_cur)
     ok = reliable_mask(back, fwd, small_cur, small_prev).astype(np.float32)
-    target = size or cur.shape[:2]
-    if ok.shape != tuple(target):
-        ok = cv2.resize(ok, (target[1], target[0]), interpolation=cv2.INTER_LINEAR)
-    return Motion(resize_flow(back, target), ok)
+    return Motion(back, ok).at(size or cur.shape[:2])
