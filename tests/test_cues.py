@@ -279,8 +279,9 @@ def test_ntsc_times_rounded_to_the_millisecond_hit_their_frame(tmp_path: Path) -
     assert [i for i, sl in enumerate(slots) if sl.cut] == [32, 64]
 
 
-def write_vfr_clip(path: Path, pts_ms: list[int]) -> None:
-    """A tiny variable-frame-rate clip: frames at the given milliseconds."""
+def write_vfr_clip(path: Path, pts_ms: list[int], images: list[np.ndarray] | None = None
+                   ) -> None:
+    """A tiny lossless variable-frame-rate clip: frames at the given milliseconds."""
     import av
 
     with av.open(str(path), "w") as out:
@@ -288,7 +289,7 @@ def write_vfr_clip(path: Path, pts_ms: list[int]) -> None:
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
         for i, ms in enumerate(pts_ms):
-            img = np.full((48, 64, 3), (i * 7) % 256, np.uint8)
+            img = images[i] if images else np.full((48, 64, 3), (i * 7) % 256, np.uint8)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts, frame.time_base = ms, Fraction(1, 1000)
             for packet in stream.encode(frame):
@@ -297,11 +298,16 @@ def write_vfr_clip(path: Path, pts_ms: list[int]) -> None:
             out.mux(packet)
 
 
-def decoded_times(path: Path) -> list[float]:
+def decoded(path: Path) -> tuple[list[float], list[np.ndarray]]:
     import av
 
     with av.open(str(path)) as c:
-        return [float(f.time) for f in c.decode(video=0)]
+        frames = list(c.decode(video=0))
+        return [float(f.time) for f in frames], [f.to_ndarray(format="rgb24") for f in frames]
+
+
+def decoded_times(path: Path) -> list[float]:
+    return decoded(path)[0]
 
 
 def test_vfr_switches_on_the_frame_at_or_after_the_cue(tmp_path: Path) -> None:
@@ -427,3 +433,35 @@ def test_fades_paint_in_between_within_and_across_packs(
     assert np.abs(out[10] - pure["gamma"]).mean() < 1
     across = 0.5 * pure["beta"] + 0.5 * pure["gamma"]  # output blending across packs
     assert np.abs(out[9] - across).max() <= 1
+
+
+def test_render_with_cues_equals_the_single_style_renders(tmp_path: Path, style_home: Path
+                                                           ) -> None:
+    """``vidstyle render --cues`` on a VFR clip with hard cuts, batches straddling the cues,
+    equals frame for frame the one-style renders of the same spans (lossless output)."""
+    pytest.importorskip("vidstyle.cli.render_cmd")
+    from vidstyle.cli import main
+
+    rng = np.random.default_rng(1)
+    looks = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(3)]
+    images = [np.roll(looks[min(i // 7, 2)], i, axis=1) for i in range(20)]  # cuts at 7, 14
+    pts = [i * 40 if i < 10 else 400 + (i - 10) * 70 for i in range(20)]  # 25 fps, then ~14
+    clip = tmp_path / "cuts.mkv"
+    write_vfr_clip(clip, pts, images)
+    cue = cue_file(tmp_path, "00:00:00.280 alpha\n14f beta  # 14f is at 0.68 s\n")
+
+    def render(name: str, *how: str) -> list[np.ndarray]:
+        out = tmp_path / f"{name}.mkv"
+        code = main(["render", str(clip), "-o", str(out), "--codec", "ffv1", "--batch", "4",
+                     "--device", "cpu", "-q", *how])
+        assert code == 0
+        return decoded(out)[1]
+
+    cued = render("cued", "--cues", str(cue))
+    alone = {s: render(s, "--style", s) for s in ("none", "alpha", "beta")}
+    assert len(cued) == 20
+    spans = {"none": range(0, 7), "alpha": range(7, 14), "beta": range(14, 20)}
+    for style, span in spans.items():
+        for i in span:
+            assert np.array_equal(cued[i], alone[style][i]), (style, i)
+    assert not np.array_equal(alone["alpha"][7], alone["beta"][7])  # the styles differ

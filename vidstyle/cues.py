@@ -11,10 +11,10 @@ A cue file is plain text, one cue per line, ``#`` comments and blank lines ignor
 Decisions worth knowing:
 
 * Times: ``HH:MM:SS(.fff)``, ``MM:SS(.fff)``, seconds (``12.5``) or a frame number
-  (``1520f``). A frame number is the frame's 0-based index in decode order (what
-  ``Frame.index`` counts, and ffmpeg's ``n``), matched against the index, never converted
-  through an average fps: on a variable-frame-rate clip ``1520f`` is still frame 1520.
-  Times are measured from the first frame (``video_info.start`` is added when given).
+  (``1520f``). A frame number is the frame's 0-based index in the order the decoder
+  delivers frames (what ``Frame.index`` counts; ffmpeg's ``n``), matched against the index,
+  never converted through an average fps: on a variable-frame-rate clip ``1520f`` is still
+  frame 1520. Times count from the first frame (``video_info.start_time`` is added).
 * A cue applies from the first frame whose time is at least the cue time minus half a
   millisecond, so a time rounded to the millisecond (a player's display, a CSV) lands
   on the frame it names rather than the one after it.
@@ -283,7 +283,7 @@ def check_order(cues: Sequence[Cue], source: str, fps: float | None) -> list[str
 
 def unknown_style_message(ref: str, known: Sequence[str]) -> str:
     """``unknown style 'x'`` with a close match if there is one, then every known name."""
-    near = difflib.get_close_matches(ref, known, n=1)
+    near = difflib.get_close_matches(ref, [*known, "none"], n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     listing = ", ".join(known) if known else "none installed"
     return f"unknown style {ref!r}{hint}; known styles: {listing}"
@@ -430,7 +430,7 @@ class VideoFacts:
         fps, duration = get("fps", "average_rate", "frame_rate"), get("duration")
         frames, start = get("frames", "frame_count"), get("start", "start_time")
         return cls(float(fps) if fps else None,
-                   float(duration) if duration is not None else None,
+                   float(duration) if duration and duration > 0 else None,  # 0: unknown
                    int(frames) if frames else None,
                    float(start) if start else 0.0)
 
