@@ -465,3 +465,13 @@ def test_render_with_cues_equals_the_single_style_renders(tmp_path: Path, style_
         for i in span:
             assert np.array_equal(cued[i], alone[style][i]), (style, i)
     assert not np.array_equal(alone["alpha"][7], alone["beta"][7])  # the styles differ
+
+
+def test_the_shipped_example_fits_the_sample_clip() -> None:
+    root = Path(__file__).resolve().parents[1] / "samples"
+    s = load_cues(root / "example.cue", None, {"fps": 25, "duration": 5.92, "frames": 148},
+                  validate=known_only)
+    assert s.styles == ["monet", "picasso", "starry-night", "the-scream"] and not s.warnings
+    slots = run(s, [i / 25 for i in range(148)])
+    assert [i for i, sl in enumerate(slots) if sl.cut] == [0, 37, 74, 111]  # the shot cuts
+    assert slots[80].mix == {} and 0 < slots[95].mix["the-scream"] < 1  # none, then a fade
