@@ -238,8 +238,11 @@ def test_scene_csv_cycles_the_styles(tmp_path: Path) -> None:
     assert [s.at(i / 25, i).cut for i in range(80)] == [i in (0, 30, 76) for i in range(80)]
 
 
-def test_scene_csv_cycles_installed_styles_from_the_default(tmp_path: Path,
-                                                             style_home: Path) -> None:
+def test_scene_csv_cycles_installed_styles_from_the_default(
+        tmp_path: Path, style_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidstyle.styles import registry
+
+    monkeypatch.setattr(registry, "BUILTIN_DIR", tmp_path / "no-builtins")
     s = load_cues(cue_file(tmp_path, SCENE_CSV, "scenes.csv"), "beta")
     assert [c.mix for c in s.cues] == [{"beta": 1.0}, {"alpha": 1.0}, {"beta": 1.0}]
 
