@@ -9,6 +9,7 @@ across packs, the packs' outputs are blended by their total weights; weight left
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,17 @@ def pick_precision(name: str, device: torch.device) -> torch.dtype:
         return PRECISIONS[name]
     except KeyError:
         raise StyleError(f"--precision must be auto, {', '.join(PRECISIONS)}") from None
+
+
+def cpu_threads() -> int:
+    """Intra-op threads for CPU inference: all cores but one.
+
+    Decoding and encoding run in their own threads beside inference; when torch's OpenMP
+    pool claims every core its workers spin against them, and we measured a lite-net frame
+    go from 20 ms (1 thread) to 600 ms (2 threads) on a busy 2-core machine.
+    ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` set by the user win.
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def default_batch(device: torch.device) -> int:
@@ -94,6 +106,8 @@ class Stylizer:
         self.dtype = pick_precision(precision, self.device)
         self.max_size = max_size
         self.arch = arch or default_arch(self.device)
+        if self.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+            torch.set_num_threads(min(torch.get_num_threads(), cpu_threads()))
         self._packs: dict[int, _Loaded] = {}
         # style ref -> (id of pack, row index in that pack)
         self.refs: dict[str, tuple[int, int]] = {}
