@@ -55,7 +55,7 @@ def make_clip(path: Path, size: tuple[int, int] = (64, 48), n_frames: int = 10, 
         astreams = [_add_audio(out, name) for name in (audio or [])]
         sub = _add_subtitles(out) if subtitles else None
         if data:  # the mov muxer adds a timecode (tmcd) data track, as cameras do
-            vs.metadata["timecode"] = "00:00:00:00"
+            vs.metadata["timecode"] = "01:02:03:04"
         t = start
         for i in range(n_frames):
             rgb = frames[i] if frames is not None else pattern(w, h, i)

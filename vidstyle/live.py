@@ -306,7 +306,8 @@ class LiveSession:
         if opts.virtual_cam:
             check_virtual_cam()
         self.window = Window() if opts.window else None
-        self.recorder = Recorder(opts.record, opts.overwrite) if opts.record else None
+        self.recorder = (Recorder(opts.record, opts.overwrite, opts.source) if opts.record
+                         else None)
         self.smoother = _make_smoother(opts.smooth, opts.smooth_strength)
         if opts.threads:
             import torch

@@ -12,10 +12,9 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
-from vidstyle.errors import OutputExists, RuntimeFailure, UsageError, describe
+from vidstyle.errors import OutputExists, UsageError, describe
 
 
 class NoDisplay(UsageError):
@@ -29,71 +28,70 @@ class MissingExtra(UsageError):
 # --------------------------------------------------------------------------- recording
 
 class Recorder:
-    """H.264 MP4 whose timestamps are capture times, so it plays back at real speed.
+    """An MP4 whose timestamps are capture times, so it plays back at real speed.
 
     Live drops frames whenever painting is slower than the camera; a fixed-rate encode
     would then play fast. Here pts = milliseconds since the first captured frame (time
     base 1/1000), so the file is variable-frame-rate and in step with the wall clock.
-    Written to a temporary name beside the target and renamed on ``close`` (DESIGN §3).
+    Encoding is the render path's ``VideoWriter`` (explicit pts); the file is written to
+    a temporary name beside the target and renamed by ``close`` — also after Ctrl-C or an
+    unplugged camera, because live footage cannot be re-made (render deletes instead).
     """
 
-    def __init__(self, path: Path, overwrite: bool = False, crf: int = 20,
-                 preset: str = "veryfast") -> None:
+    def __init__(self, path: Path, overwrite: bool = False, source: str = "",
+                 crf: int = 20, preset: str = "veryfast") -> None:
+        from vidstyle.io.encode import EncodeSettings, container_format
+        from vidstyle.io.output import check_output, temp_name
+
         self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise OutputExists(describe(self.path, "exists; pass --overwrite to replace it"))
-        if not self.path.parent.is_dir():
-            raise UsageError(describe(self.path, "its folder does not exist"))
-        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
-        self.crf, self.preset = crf, preset
-        self._container: av.container.OutputContainer | None = None
-        self._stream: av.VideoStream | None = None
-        self._t0: float | None = None
+        container_format(self.path)  # an unknown extension fails now, not at the first frame
+        check_output(self.path, [source] if source else [], overwrite)
+        self.overwrite = overwrite
+        self.tmp = temp_name(self.path)
+        self.settings = EncodeSettings(crf=crf, preset=preset)
+        self._writer = None  # vidstyle.io.encode.VideoWriter, opened at the first frame
+        self._t0 = 0.0
         self._last_pts = -1
         self.frames = 0
 
     def _open(self, width: int, height: int) -> None:
-        try:
-            self._container = av.open(str(self.tmp), mode="w")
-            stream = self._container.add_stream("libx264", rate=30)
-        except (av.FFmpegError, ValueError) as exc:
-            raise RuntimeFailure(describe(self.path, f"cannot open for writing ({exc})")) from None
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = Fraction(1, 1000)
-        stream.codec_context.time_base = Fraction(1, 1000)
-        # zerolatency: no B-frame look-ahead, so encoding never holds frames back.
-        stream.options = {"crf": str(self.crf), "preset": self.preset, "tune": "zerolatency"}
-        self._stream = stream
+        from vidstyle.io.decode import VideoInfo
+        from vidstyle.io.encode import VideoWriter
+
+        ms = Fraction(1, 1000)
+        # Camera frames are full-range RGB; encode as limited-range BT.709, tagged so.
+        info = VideoInfo(path=str(self.path), width=width, height=height, coded_width=width,
+                         coded_height=height, rotation=0, fps=30.0, time_base=ms,
+                         start_time=0.0, duration=0.0, frames=0, codec="rawvideo",
+                         pix_fmt="rgb24", color_range=1, colorspace=1, color_primaries=1,
+                         color_trc=1)
+        self._writer = VideoWriter(self.tmp, info, self.settings, name_for_format=self.path,
+                                   copy_streams=False)
 
     def write(self, rgb: np.ndarray, t_capture: float) -> None:
         """Encode one frame captured at monotonic time ``t_capture``."""
-        h, w = rgb.shape[:2]
-        if self._stream is None:
-            self._open(w - w % 2, h - h % 2)
+        from vidstyle.frames import Frame
+
+        if self._writer is None:
+            self._open(rgb.shape[1], rgb.shape[0])
             self._t0 = t_capture
-        assert self._stream is not None and self._container is not None
-        if (w, h) != (self._stream.width, self._stream.height):
-            rgb = rgb[: self._stream.height, : self._stream.width]
-        pts = max(round((t_capture - (self._t0 or 0.0)) * 1000), self._last_pts + 1)
+        pts = max(round((t_capture - self._t0) * 1000), self._last_pts + 1)
         self._last_pts = pts
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts, frame.time_base = pts, Fraction(1, 1000)
-        self._container.mux(self._stream.encode(frame))
+        self._writer.write(Frame(rgb, self.frames, pts, Fraction(1, 1000)))
         self.frames += 1
 
     def close(self) -> Path | None:
         """Flush and move into place; returns the path, or None if nothing was recorded."""
-        if self._container is None:
+        writer, self._writer = self._writer, None
+        if writer is None:
             return None
-        container, self._container = self._container, None
         try:
-            assert self._stream is not None
-            container.mux(self._stream.encode(None))
-            container.close()
-        except av.FFmpegError as exc:
+            writer.close()
+        except BaseException:
             self.tmp.unlink(missing_ok=True)
-            raise RuntimeFailure(describe(self.path, f"could not finish the recording ({exc})")
-                                 ) from None
+            raise
+        if self.path.exists() and not self.overwrite:  # appeared while we recorded
+            raise OutputExists(describe(self.path, f"exists; the recording is in {self.tmp}"))
         os.replace(self.tmp, self.path)
         return self.path
 

@@ -95,16 +95,16 @@ class LatestSlot:
 
 
 def processing_size(width: int, height: int, size: int | None) -> tuple[int, int]:
-    """(w, h) with the shorter side ``size`` (never upscaled), aspect kept, both even.
+    """(w, h) with the shorter side ``size`` (never upscaled), aspect kept.
 
-    Even sizes because the recording is yuv420p; the shorter side so ``--size 360`` means
-    360p for landscape and portrait sources alike.
+    The shorter side so ``--size 360`` means 360p for landscape and portrait sources alike.
+    Odd sizes are fine: the recorder's encoder pads them to even by repeating the edge.
     """
     short = min(width, height)
-    scale = 1.0 if not size or size >= short else size / short
-    w = max(2, round(width * scale / 2) * 2)
-    h = max(2, round(height * scale / 2) * 2)
-    return w, h
+    if not size or size >= short:
+        return width, height
+    scale = size / short
+    return max(2, round(width * scale)), max(2, round(height * scale))
 
 
 def fit(rgb: np.ndarray, size: int | None) -> np.ndarray:

@@ -233,6 +233,9 @@ def render_file(src: str, out: str | Path, schedule: Schedule | None = None, *,
         finally:
             bar.close()
     seconds = time.perf_counter() - t0
+    if info.frames and writer.frames < info.frames - max(2, info.frames // 20):
+        _warn(f"{src}: input ended early: decoded {writer.frames} of about {info.frames} "
+              f"frames (truncated file?)")
     out_info = probe(out)
     return summary(info, out_info, writer.frames, seconds, str(out), warnings)
 

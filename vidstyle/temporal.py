@@ -29,7 +29,7 @@ from vidstyle.flow import FlowEstimator, downscale, estimate_motion, warp
 
 KINDS = ("none", "ema", "flow")
 # Strength used when the caller passes None: chosen by benchmarks/stability.py.
-DEFAULT_STRENGTH = {"ema": 0.3, "flow": 0.8}
+DEFAULT_STRENGTH = {"ema": 0.3, "flow": 0.7}
 # Flow resolution (longer side) for render and for the cheaper live setting.
 FLOW_SIDE = 320
 FLOW_SIDE_CHEAP = 192
@@ -121,9 +121,11 @@ class FlowSmoother:
 
     def __init__(self, strength: float, flow_side: int = FLOW_SIDE,
                  preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                 detector: ShotDetector | None = None) -> None:
+                 detector: ShotDetector | None = None,
+                 min_reliable: float = MIN_RELIABLE) -> None:
         self.strength = strength
         self.flow_side = flow_side
+        self.min_reliable = min_reliable
         self.flow = FlowEstimator("dis", preset)
         self.detector = detector or ShotDetector()
         self._prev_src: np.ndarray | None = None  # downscaled input of t-1
@@ -140,7 +142,7 @@ class FlowSmoother:
             return self._emit(out_rgb, 0.0)
         motion = estimate_motion(self.flow, small, prev_src, None, out_rgb.shape[:2])
         reliable = float(motion.reliable.mean())
-        if reliable < MIN_RELIABLE:
+        if reliable < self.min_reliable:
             return self._emit(out_rgb, reliable)
         warped = warp(prev_out, motion.back)
         return self._emit(blend(out_rgb, warped, self.strength * motion.reliable), reliable)

@@ -43,6 +43,8 @@ def train(
     preview_every: int | None = typer.Option(None, help="[default: 1000]"),
     add_to: Path | None = typer.Option(
         None, "--add-to", help="Add the style(s) to this pack, training only their norm rows."),
+    init_from: Path | None = typer.Option(
+        None, "--init-from", help="Start from this pack's weights (same net and styles)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT's checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -67,7 +69,8 @@ def train(
         "stability_weight": stability_weight, "style_size": style_size, "seed": seed,
         "device": device, "vgg_weights": str(vgg_weights) if vgg_weights else None,
         "checkpoint_every": checkpoint_every, "preview_every": preview_every,
-        "add_to": str(add_to) if add_to else None, "resume": resume or None,
+        "add_to": str(add_to) if add_to else None,
+        "init_from": str(init_from) if init_from else None, "resume": resume or None,
     }
     cfg = build_config(config, overrides)
     result = run(cfg, progress=not quiet)

@@ -125,6 +125,9 @@ class VideoWriter:
         cc.colorspace = info.colorspace
         cc.color_primaries = info.color_primaries
         cc.color_trc = info.color_trc
+        timecode = _timecode(info.path) if self.out.format.name in ("mov", "mp4") else None
+        if timecode:
+            stream.metadata["timecode"] = timecode
         stream.options = encoder_options(self.codec, settings.crf, settings.preset)
         return stream
 
@@ -184,6 +187,15 @@ class VideoWriter:
                 raise RuntimeFailure(describe(self.path, f"cannot finish ({exc})")) from None
 
 
+def _timecode(src: str) -> str | None:
+    """A camera's start timecode (video tag or tmcd track), which the mov muxer rewrites."""
+    with contextlib.suppress(av.FFmpegError, OSError), av.open(src) as c:
+        for s in c.streams:
+            if "timecode" in s.metadata:
+                return s.metadata["timecode"]
+    return None
+
+
 def _can_copy(fmt: str, stream: av.stream.Stream) -> bool:
     """Whether ``fmt`` takes ``stream`` as is: try writing a header with it, in memory.
 
@@ -192,15 +204,16 @@ def _can_copy(fmt: str, stream: av.stream.Stream) -> bool:
     """
     import io
 
+    if stream.type == "data" and "timecode" in stream.metadata:
+        return False  # a tmcd track: the muxer rebuilds it from the timecode tag instead
     with contextlib.suppress(av.FFmpegError, ValueError, TypeError):
         probe_out = av.open(io.BytesIO(), "w", format=fmt)
         try:
             probe_out.add_stream_from_template(stream)
             probe_out.start_encoding()
-            return True
         finally:
-            with contextlib.suppress(av.FFmpegError):
-                probe_out.close()
+            probe_out.close()
+        return True
     return False
 
 
@@ -231,6 +244,8 @@ class _SideStreams:
                     self.recode[s.index] = self._add_recode(s, target)
             elif s.type in ("subtitle", "data") and _can_copy(fmt, s):
                 self.map[s.index] = out.add_stream_from_template(s)
+            elif s.type == "data" and "timecode" in s.metadata and fmt in ("mov", "mp4"):
+                continue  # carried as the video's timecode tag (see VideoWriter)
             elif s.type in ("subtitle", "data", "attachment"):
                 warn(f"{src}: {s.type} stream #{s.index} ({name}) cannot go into {fmt}; "
                      f"dropped")

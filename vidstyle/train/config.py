@@ -56,13 +56,15 @@ class TrainConfig:
     checkpoint_every: int = 200
     preview_every: int = 1000
     add_to: str | None = None
+    init_from: str | None = None
     resume: bool = False
     notes: str = ""
 
     def recipe(self) -> dict[str, Any]:
         """What goes in the pack's metadata: everything but machine-local paths and flags."""
         d = asdict(self)
-        for k in ("content", "output", "resume", "add_to", "device", "vgg_weights"):
+        for k in ("content", "output", "resume", "add_to", "init_from", "device",
+                  "vgg_weights"):
             d.pop(k)
         d["styles"] = [{k: v for k, v in s.items() if k != "image"} | {
             "file": Path(s["image"]).name} for s in d["styles"]]

@@ -151,7 +151,12 @@ def load_checkpoint(path: Path, net: TransformNet, opt: torch.optim.Optimizer) -
 
 def _prepare_net(cfg: TrainConfig) -> tuple[TransformNet, list[dict[str, Any]], int,
                                            StylePack | None]:
-    """A fresh net, or (``--add-to``) the pack's net grown by the new styles' norm rows."""
+    """A fresh net, a pack's weights (``--init-from``), or (``--add-to``) the pack's net
+    grown by the new styles' norm rows."""
+    if cfg.init_from and cfg.add_to:
+        raise UsageError("--init-from and --add-to cannot be combined")
+    if cfg.init_from:
+        return _warm_start(cfg), [], 0, None
     if not cfg.add_to:
         return build_net(cfg.arch, len(cfg.styles)), [], 0, None
     base = load_pack(cfg.add_to)
@@ -170,6 +175,23 @@ def _prepare_net(cfg: TrainConfig) -> tuple[TransformNet, list[dict[str, Any]], 
     net.load_state_dict(state)
     cfg.arch = base.arch
     return net, base.styles, n_old, base
+
+
+def _warm_start(cfg: TrainConfig) -> TransformNet:
+    """The net of an earlier pack with the same styles, to keep training it (fresh Adam).
+
+    A lost checkpoint, or a recipe changed mid-run (a loss weight retuned), need not mean
+    starting over: the pack's fp16 weights are a good start for the same net.
+    """
+    base = load_pack(cfg.init_from)
+    names = [s.name for s in cfg.styles]
+    if base.arch != cfg.arch or base.names != names:
+        raise UsageError(describe(cfg.init_from, f"is a {base.arch} net of styles "
+                                                 f"{', '.join(base.names)}; the recipe wants a "
+                                                 f"{cfg.arch} net of {', '.join(names)}"))
+    net = build_net(cfg.arch, len(names))
+    net.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
+    return net
 
 
 def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None = None
