@@ -10,10 +10,33 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
 
 from vidstyle.errors import VidstyleError
+
+
+def _click_flavours(name: str) -> tuple[type[BaseException], ...]:
+    """``name`` from click and from the copy newer typer vendors (``typer._click``).
+
+    typer >= 0.20 parses with its own click: catching only ``click.*`` would report a
+    missing argument as an "unexpected error" with exit 1 instead of usage, exit 2.
+    """
+    import importlib
+
+    found: list[type[BaseException]] = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_EXIT = (*_click_flavours("Exit"), typer.Exit)
+_ABORT = (*_click_flavours("Abort"), typer.Abort)
+_CLICK_ERROR = _click_flavours("ClickException")
 
 app = typer.Typer(
     name="vidstyle",
@@ -57,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, prog_name="vidstyle", standalone_mode=False)
     except VidstyleError as exc:
         code = _report(exc, str(exc), exc.exit_code)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code if exc.exit_code else 2
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except _EXIT as exc:
+        code = exc.exit_code  # type: ignore[attr-defined]
+    except _CLICK_ERROR as exc:
+        exc.show()  # type: ignore[attr-defined]
+        code = exc.exit_code if exc.exit_code else 2  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, *_ABORT):
         print("vidstyle: interrupted", file=sys.stderr)
         code = 130
     except Exception as exc:  # a bug or an unforeseen failure: still one line by default

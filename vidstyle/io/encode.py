@@ -99,15 +99,23 @@ class VideoWriter:
         try:
             self.out = av.open(self.path, "w", format=fmt)
         except (av.FFmpegError, OSError) as exc:
-            raise UsageError(describe(path, f"cannot write ({exc})")) from None
+            raise UsageError(describe(name_for_format or path, f"cannot write ({exc})")
+                             ) from None
         self.frames = 0
         self._padded_warned = False
         self._closed = False
         try:
             self.video = self._add_video(settings or EncodeSettings())
             self.side = _SideStreams(self.out, info.path, self.warn) if copy_streams else None
+            # The muxer opens the file lazily, at the first packet: open it now so an
+            # unwritable place fails here, naming the output, not mid-render as a bare errno.
+            self.out.start_encoding()
+        except (av.FFmpegError, OSError) as exc:
+            self._close_quietly()
+            raise UsageError(describe(name_for_format or path, f"cannot write ({exc})")
+                             ) from None
         except BaseException:
-            self.out.close()
+            self._close_quietly()
             raise
 
     def _add_video(self, settings: EncodeSettings) -> av.VideoStream:
@@ -175,6 +183,13 @@ class VideoWriter:
         if not self._closed:
             self._closed = True
             self._close_files()
+
+    def _close_quietly(self) -> None:
+        side = getattr(self, "side", None)
+        for f in (side, self.out):
+            with contextlib.suppress(Exception):
+                if f is not None:
+                    f.close()
 
     def _close_files(self) -> None:
         try:
@@ -283,13 +298,17 @@ class _SideStreams:
 
     def _write(self, pkt: av.Packet) -> None:
         idx = pkt.stream.index
-        if idx in self.map:
-            pkt.stream = self.map[idx]
-            self.out.mux(pkt)
-            return
-        enc = self.recode[idx]
-        for frame in pkt.decode():
-            self.out.mux(enc.encode(frame))
+        try:
+            if idx in self.map:
+                pkt.stream = self.map[idx]
+                self.out.mux(pkt)
+                return
+            enc = self.recode[idx]
+            for frame in pkt.decode():
+                self.out.mux(enc.encode(frame))
+        except av.FFmpegError as exc:
+            raise RuntimeFailure(describe(self.out.name, f"cannot write stream #{idx} "
+                                                         f"({exc})")) from None
 
     def flush(self) -> None:
         for enc in self.recode.values():

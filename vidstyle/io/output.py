@@ -34,7 +34,8 @@ def check_output(out: Path, inputs: list[str], overwrite: bool) -> None:
         raise OutputExists(describe(out, "exists (use --overwrite)"))
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(describe(out, f"directory {parent} does not exist"))
+        problem = "is a file, not a directory" if parent.exists() else "does not exist"
+        raise UsageError(describe(out, f"directory {parent} {problem}"))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(describe(out, f"directory {parent} is not writable"))
 
