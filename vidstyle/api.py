@@ -52,7 +52,7 @@ def stylize_image(image: np.ndarray | str | os.PathLike, style: str, *, strength
     if not isinstance(image, np.ndarray):
         from vidstyle.train.images import read_rgb
 
-        image = read_rgb(Path(image))
+        image = np.array(read_rgb(Path(image)))  # writable (torch warns on read-only)
     paint = make_painter([style], device, precision, max_size, arch)
     if paint is None:
         return image.copy()

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from vidstyle.cli import app
@@ -73,3 +74,97 @@ def render(
     elif not quiet:
         print(f"wrote {result['output']}: {result['frames']} frames in {result['seconds']:.1f} s "
               f"({result['fps']} fps)", file=sys.stderr)
+
+
+def _image_inputs(sources: list[Path]) -> list[Path]:
+    """Files as given; a folder contributes its images (sorted, not recursive)."""
+    from vidstyle.errors import InputNotFound
+    from vidstyle.train.images import IMAGE_SUFFIXES
+
+    files: list[Path] = []
+    for src in sources:
+        if src.is_dir():
+            found = sorted(p for p in src.iterdir()
+                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise UsageError(f"{src}: no images in this folder")
+            files += found
+        elif not src.exists():
+            raise InputNotFound(f"{src}: no such file")
+        else:
+            files.append(src)
+    return files
+
+
+def _image_targets(files: list[Path], sources: list[Path], output: Path) -> list[Path]:
+    """One output per input: OUT itself for a single file, else OUT/<input name>."""
+    from vidstyle.train.images import IMAGE_SUFFIXES
+
+    to_dir = output.is_dir() or len(files) > 1 or any(s.is_dir() for s in sources)
+    if not to_dir:
+        if output.suffix.lower() not in IMAGE_SUFFIXES:
+            raise UsageError(f"{output}: unknown image extension "
+                             f"{output.suffix or '(none)'!r}; use .jpg or .png")
+        return [output]
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: not a folder, and {len(files)} images need one")
+    names = [f.name for f in files]
+    clash = next((n for n in names if names.count(n) > 1), None)
+    if clash:
+        raise UsageError(f"{output}: two inputs are both named {clash!r}")
+    if output.parent.is_dir():  # else check_output names the missing folder
+        output.mkdir(exist_ok=True)
+    return [output / f.name for f in files]
+
+
+@app.command()
+def image(
+    sources: list[Path] = typer.Argument(..., metavar="IN...", help="Images or folders."),
+    output: Path = typer.Option(..., "-o", "--output",
+                                help="Output image, or a folder for several inputs."),
+    style: str = typer.Option(..., "--style", "-s", help="Style name or pack path."),
+    strength: float = typer.Option(1.0, min=0.0, max=1.0, help="Mix of styled and original."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:1, mps."),
+    precision: str = typer.Option("auto", help="auto, fp32, fp16, bf16."),
+    max_size: int | None = typer.Option(None, "--max-size", min=16,
+                                        help="Paint at most this many px on the long side."),
+    arch: str | None = typer.Option(None, help="Prefer the full or lite pack."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+) -> None:
+    """Paint still images (EXIF orientation honoured; output upright, at the input's size)."""
+    from PIL import Image
+
+    from vidstyle.io.output import atomic_output, check_output
+    from vidstyle.pipeline import make_painter
+    from vidstyle.train.images import read_rgb
+
+    if arch not in (None, "full", "lite"):
+        raise UsageError(f"--arch must be full or lite, not {arch!r}")
+    files = _image_inputs(sources)
+    targets = _image_targets(files, sources, output)
+    inputs = [str(f) for f in files]
+    for target in targets:  # refuse everything before painting anything
+        check_output(target, inputs, overwrite)
+    paint = make_painter([style], device, precision, max_size, arch)
+    written = []
+    for src, target in zip(files, targets, strict=True):
+        rgb = np.array(read_rgb(src))  # writable: torch.from_numpy warns on a read-only view
+        out = rgb.copy() if paint is None else paint(rgb[None], [{style: 1.0}], strength)[0]
+        with atomic_output(target, inputs, overwrite) as tmp:
+            img = Image.fromarray(out)
+            try:
+                img.save(tmp, format=Image.registered_extensions()[target.suffix.lower()],
+                         **({"quality": 95} if target.suffix.lower() in (".jpg", ".jpeg")
+                            else {}))
+            except OSError as exc:
+                from vidstyle.errors import RuntimeFailure
+
+                raise RuntimeFailure(f"{target}: cannot write ({exc})") from None
+        written.append({"input": str(src), "output": str(target),
+                        "width": out.shape[1], "height": out.shape[0]})
+    if as_json:
+        typer.echo(json.dumps({"style": style, "images": written}))
+    else:
+        for w in written:
+            print(f"wrote {w['output']} ({w['width']}x{w['height']})", file=sys.stderr)
