@@ -239,3 +239,37 @@ def test_train_command_reports_bad_input_in_one_line(data, tmp_path: Path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and "missing.jpg" in err[0] and "Traceback" not in err[0]
+
+
+def test_init_from_continues_a_pack_and_checks_it_fits(data) -> None:
+    first = train(_cfg(data, "w0.safetensors", iters=4), progress=False, loss_net=tiny_vgg())
+    warm = train(_cfg(data, "w1.safetensors", iters=1, lr=0.0, style_lr_scale=0.0,
+                      init_from=str(first.pack)), progress=False, loss_net=tiny_vgg())
+    a, b = load_pack(first.pack).net.state_dict(), load_pack(warm.pack).net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # lr 0: the warm start is exact
+    with pytest.raises(UsageError, match="styles zero; the recipe wants a lite net of one"):
+        train(_cfg(data, "w2.safetensors", styles=[StyleSpec(str(data["s1"]), "one")],
+                   init_from=str(first.pack)), progress=False, loss_net=tiny_vgg())
+
+
+def test_time_limit_stops_early_and_still_writes_the_pack(data) -> None:
+    result = train(_cfg(data, "t.safetensors", iters=1000, time_limit=1e-9), progress=False,
+                   loss_net=tiny_vgg())
+    assert result.iterations == 1
+    assert load_pack(result.pack).training["iterations"] == 1
+    assert (data["dir"] / "t.preview.jpg").is_file()
+
+
+def test_loss_network_safetensors_keeps_weights_and_convention(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    caffe = vgg.LossNetwork(vgg.vgg16_features(), (123.68, 116.779, 103.939), (1.0, 1.0, 1.0),
+                            255.0)
+    vgg.save_loss_network(caffe, tmp_path / "v.safetensors")
+    back = vgg.load_loss_network(tmp_path / "v.safetensors")
+    assert back.scale == 255.0 and torch.equal(back.mean, caffe.mean)
+    x = torch.rand(1, 3, 32, 32)
+    fa, fb = caffe(x, ("relu2_2",))["relu2_2"], back(x, ("relu2_2",))["relu2_2"]
+    assert torch.allclose(fa, fb, rtol=1e-2, atol=1e-2 * float(fa.abs().max()))
+    tv = vgg.from_torchvision_state(vgg.vgg16_features().state_dict())
+    vgg.save_loss_network(tv, tmp_path / "t.safetensors")
+    assert vgg.load_loss_network(tmp_path / "t.safetensors").scale == 1.0

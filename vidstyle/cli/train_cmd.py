@@ -45,6 +45,8 @@ def train(
         None, "--add-to", help="Add the style(s) to this pack, training only their norm rows."),
     init_from: Path | None = typer.Option(
         None, "--init-from", help="Start from this pack's weights (same net and styles)."),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", help="Stop after this many minutes (the pack is written)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT's checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -70,7 +72,8 @@ def train(
         "device": device, "vgg_weights": str(vgg_weights) if vgg_weights else None,
         "checkpoint_every": checkpoint_every, "preview_every": preview_every,
         "add_to": str(add_to) if add_to else None,
-        "init_from": str(init_from) if init_from else None, "resume": resume or None,
+        "init_from": str(init_from) if init_from else None, "time_limit": time_limit,
+        "resume": resume or None,
     }
     cfg = build_config(config, overrides)
     result = run(cfg, progress=not quiet)

@@ -93,6 +93,30 @@ def from_torchvision_state(state: dict[str, torch.Tensor]) -> LossNetwork:
     return LossNetwork(feats, _IMAGENET_MEAN, _IMAGENET_STD, 1.0)
 
 
+def save_loss_network(net: LossNetwork, path: str | Path, dtype: torch.dtype = torch.float16
+                      ) -> None:
+    """``features[:23]`` as safetensors (fp16: 15 MB, small enough to take to a GPU machine),
+    with the input convention in the metadata so the file loads back exactly as it was."""
+    from safetensors.torch import save_file
+
+    caffe = net.scale != 1.0
+    tensors = {f"features.{k}": v.to(dtype).contiguous() for k, v in
+               net.features.state_dict().items()}
+    save_file(tensors, str(path), metadata={"convention": "caffe" if caffe else "torchvision"})
+
+
+def _from_safetensors(path: Path) -> LossNetwork:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    net = from_torchvision_state(state)
+    if meta.get("convention") == "caffe":  # conv1_1 already takes RGB (see from_keras_h5)
+        return LossNetwork(net.features, _CAFFE_MEAN_RGB, (1.0, 1.0, 1.0), 255.0)
+    return net
+
+
 def from_keras_h5(path: Path) -> LossNetwork:
     """A Keras VGG-16 weights file: convs named ``block{b}_conv{i}``, kernels HWIO, BGR input."""
     import h5py
@@ -141,9 +165,7 @@ def load_loss_network(weights: str | Path | None = None) -> LossNetwork:
         if path.suffix in {".h5", ".hdf5"}:
             return from_keras_h5(path)
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return from_torchvision_state(load_file(str(path)))
+            return _from_safetensors(path)
         state = torch.load(path, map_location="cpu", weights_only=True)
         return from_torchvision_state(state)
     except UsageError:

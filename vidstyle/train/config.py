@@ -57,14 +57,15 @@ class TrainConfig:
     preview_every: int = 1000
     add_to: str | None = None
     init_from: str | None = None
+    time_limit: float = 0.0  # minutes; 0 = until iters
     resume: bool = False
     notes: str = ""
 
     def recipe(self) -> dict[str, Any]:
         """What goes in the pack's metadata: everything but machine-local paths and flags."""
         d = asdict(self)
-        for k in ("content", "output", "resume", "add_to", "init_from", "device",
-                  "vgg_weights"):
+        for k in ("content", "output", "resume", "add_to", "init_from", "time_limit",
+                  "device", "vgg_weights"):
             d.pop(k)
         d["styles"] = [{k: v for k, v in s.items() if k != "image"} | {
             "file": Path(s["image"]).name} for s in d["styles"]]

@@ -210,6 +210,11 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         raise UsageError(f"--content-layer must be one of {', '.join(LAYERS)}")
     output = Path(cfg.output)
     device = pick_device(cfg.device)
+    if device.type == "cuda":
+        # TF32 convs/matmuls and cuDNN autotuning: the crops have one fixed size.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     torch.manual_seed(cfg.seed)
     new_styles = _check_styles(cfg.styles)
     photos = ContentPhotos(cfg.content)
@@ -299,20 +304,25 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         bar.set_postfix(content=f"{lc.item():.3f}", style=f"{ls.item():.3f}",
                         tv=f"{lt.item():.3f}")
         done = it + 1
-        if done % cfg.checkpoint_every == 0 or done == cfg.iters:
+        # --time-limit: a lent GPU or a night of CPU is a budget of minutes, not iterations.
+        out_of_time = bool(cfg.time_limit) and time.perf_counter() - t0 > cfg.time_limit * 60
+        if done % cfg.checkpoint_every == 0 or done == cfg.iters or out_of_time:
             write_outputs(done, sec_per_it)
-        if done % cfg.preview_every == 0 or done == cfg.iters:
+        if done % cfg.preview_every == 0 or done == cfg.iters or out_of_time:
             _previews(net, preview_photos, n_total, output, device)
             save_loss_plot(history, output.with_name(output.stem + ".losses.png"))
+        if out_of_time:
+            break
     bar.close()
     if start >= cfg.iters:
         write_outputs(start, sec_per_it)
+    reached = history[-1]["iteration"] if history else start
     if photos.skipped:
         print(f"skipped {len(set(photos.skipped))} unreadable content image(s)")
     recent = history[-50:]
     losses = {k: float(np.mean([h[k] for h in recent])) for k in ("content", "style", "tv")
               } if recent else {}
-    return TrainResult(output, max(start, cfg.iters), losses, sec_per_it)
+    return TrainResult(output, int(max(start, reached)), losses, sec_per_it)
 
 
 def _previews(net: TransformNet, photos: list[np.ndarray], n_styles: int, output: Path,
