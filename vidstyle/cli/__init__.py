@@ -77,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     code = 0
     try:
-        app(args=argv, prog_name="vidstyle", standalone_mode=False)
+        rv = app(args=argv, prog_name="vidstyle", standalone_mode=False)
+        # typer turns Ctrl-C into Exit(130) and, outside standalone mode, *returns* an
+        # Exit's code instead of raising it: ignoring it made an interrupted render exit 0.
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            code = rv
+            if code == 130:
+                print("vidstyle: interrupted", file=sys.stderr)
     except VidstyleError as exc:
         code = _report(exc, str(exc), exc.exit_code)
     except _EXIT as exc:
