@@ -155,7 +155,8 @@ def image(
             img = Image.fromarray(out)
             try:
                 img.save(tmp, format=Image.registered_extensions()[target.suffix.lower()],
-                         **({"quality": 95} if target.suffix.lower() in (".jpg", ".jpeg")
+                         **({"quality": 95, "subsampling": 0}
+                            if target.suffix.lower() in (".jpg", ".jpeg")
                             else {}))
             except OSError as exc:
                 from vidstyle.errors import RuntimeFailure
