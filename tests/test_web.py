@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import socket
 import sys
@@ -318,8 +317,12 @@ def test_serves_on_loopback_only_by_default(style_home: Path, still_clip: Path,
 
 # --------------------------------------------------------------------------- the browser
 
-def chrome_or_skip() -> Any:
-    """A headless Chromium WebDriver, or skip saying which piece is missing."""
+@pytest.fixture
+def chrome(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A headless Chromium WebDriver, or skip saying which piece is missing.
+
+    Requested before ``served`` so a skip happens before a live session is started.
+    """
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
@@ -337,63 +340,64 @@ def chrome_or_skip() -> Any:
         options.add_argument(arg)
     # "eager": the page never finishes loading in the classic sense, its <img> is a stream.
     options.page_load_strategy = "eager"
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium-manager must not try the network
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager must not try the network
     try:
         driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     except WebDriverException as exc:
         pytest.skip(f"headless chromium would not start: {str(exc).splitlines()[0]}")
-    driver.set_page_load_timeout(TIMEOUT)
-    driver.set_script_timeout(TIMEOUT)
-    return driver
+    try:
+        driver.set_page_load_timeout(TIMEOUT)
+        driver.set_script_timeout(TIMEOUT)
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.mark.browser
-def test_page_in_headless_chromium(served: Served) -> None:
+def test_page_in_headless_chromium(chrome: Any, served: Served) -> None:
+    """Stream shown, buttons and slider drive the session; stop works with the page open."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chrome_or_skip()
-    try:
-        wait = WebDriverWait(driver, TIMEOUT, poll_frequency=0.1)
-        driver.get(served.url)
-        js = driver.execute_script
-        # The <img> shows the MJPEG stream: decoded, at the served size.
-        wait.until(lambda d: js("return document.getElementById('stream').naturalWidth") > 0)
-        assert js("const i = document.getElementById('stream');"
-                  "return [i.naturalWidth, i.naturalHeight]") == [W, H]
-        # The page polled the state and built one button per style, the current one marked.
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#styles button").__len__() == 2)
-        buttons = driver.find_elements(By.CSS_SELECTOR, "#styles button")
-        assert [b.text for b in buttons] == STYLES
-        assert buttons[0].get_attribute("aria-pressed") == "true"
-        frame0 = int(wait.until(lambda d: d.find_element(By.TAG_NAME, "body")
-                                .get_attribute("data-frame")))
-        wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body")
-                                 .get_attribute("data-frame")) > frame0)  # it advances
-        alpha = served.frame_after(served.state()["frame"])
+    driver = chrome
+    wait = WebDriverWait(driver, TIMEOUT, poll_frequency=0.1)
+    driver.get(served.url)
+    js = driver.execute_script
+    # The <img> shows the MJPEG stream: decoded, at the served size.
+    wait.until(lambda d: js("return document.getElementById('stream').naturalWidth") > 0)
+    assert js("const i = document.getElementById('stream');"
+              "return [i.naturalWidth, i.naturalHeight]") == [W, H]
+    # The page polled the state and built one button per style, the current one marked.
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#styles button")) == 2)
+    buttons = driver.find_elements(By.CSS_SELECTOR, "#styles button")
+    assert [b.text for b in buttons] == STYLES
+    assert buttons[0].get_attribute("aria-pressed") == "true"
+    frame0 = int(wait.until(lambda d: d.find_element(By.TAG_NAME, "body")
+                            .get_attribute("data-frame")))
+    wait.until(lambda d: int(d.find_element(By.TAG_NAME, "body")
+                             .get_attribute("data-frame")) > frame0)  # it advances
+    alpha = served.frame_after(served.state()["frame"])
 
-        driver.find_element(By.CSS_SELECTOR, 'button[data-style="beta"]').click()
-        wait_for("the server to switch to beta", lambda: served.state()["style"] == "beta")
-        assert mad(alpha, served.frame_after(served.state()["frame"])) > 5
-        wait.until(lambda d: d.find_element(By.TAG_NAME, "body")
-                   .get_attribute("data-style") == "beta")
-        assert driver.find_element(By.CSS_SELECTOR, 'button[data-style="beta"]'
-                                   ).get_attribute("aria-pressed") == "true"
+    driver.find_element(By.CSS_SELECTOR, 'button[data-style="beta"]').click()
+    wait_for("the server to switch to beta", lambda: served.state()["style"] == "beta")
+    assert mad(alpha, served.frame_after(served.state()["frame"])) > 5
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body")
+               .get_attribute("data-style") == "beta")
+    assert driver.find_element(By.CSS_SELECTOR, 'button[data-style="beta"]'
+                               ).get_attribute("aria-pressed") == "true"
 
-        slider = driver.find_element(By.ID, "strength")
-        slider.send_keys(Keys.HOME)  # a real input event, as a user's drag fires
-        wait_for("the server's strength to reach 0", lambda: served.state()["strength"] == 0)
-        shown = served.frame_after(served.state()["frame"])
-        assert mad(shown, pattern(W, H, 0)) < 4  # strength 0 serves the source picture
-        wait.until(lambda d: d.find_element(By.ID, "strength-value").text == "0%")
-        slider.send_keys(Keys.ARROW_RIGHT)  # one step (0.05) up
-        wait_for("the strength step", lambda: served.state()["strength"] == 0.05)
+    slider = driver.find_element(By.ID, "strength")
+    slider.send_keys(Keys.HOME)  # a real input event, as a user's drag fires
+    wait_for("the server's strength to reach 0", lambda: served.state()["strength"] == 0)
+    shown = served.frame_after(served.state()["frame"])
+    assert mad(shown, pattern(W, H, 0)) < 4  # strength 0 serves the source picture
+    wait.until(lambda d: d.find_element(By.ID, "strength-value").text == "0%")
+    slider.send_keys(Keys.ARROW_RIGHT)  # one step (0.05) up
+    wait_for("the strength step", lambda: served.state()["strength"] == 0.05)
 
-        driver.find_element(By.ID, "next").click()
-        wait_for("next to wrap to alpha", lambda: served.state()["style"] == "alpha")
-        assert driver.find_element(By.ID, "error").get_attribute("hidden") is not None
-        assert js("return document.getElementById('stream').naturalWidth") == W
-    finally:
-        driver.quit()
-    stop_served(served)
+    driver.find_element(By.ID, "next").click()
+    wait_for("next to wrap to alpha", lambda: served.state()["style"] == "alpha")
+    assert driver.find_element(By.ID, "error").get_attribute("hidden") is not None
+    assert js("return document.getElementById('stream').naturalWidth") == W
+    stop_served(served)  # the page still holds its stream open: stop must end it
