@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 from clips import make_clip, pattern
 
+from vidstyle.cli import main
 from vidstyle.live import Action, LiveOptions, LiveSession
 from vidstyle.styles import registry
 from vidstyle.web.server import BOUNDARY
@@ -313,6 +314,28 @@ def test_serves_on_loopback_only_by_default(style_home: Path, still_clip: Path,
                 socket.create_connection(("127.0.0.2", served.port), timeout=2.0).close()
     finally:
         stop_served(served)
+
+
+def test_cli_serve_as_in_the_readme(style_home: Path, still_clip: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``vidstyle live --serve PORT`` on a machine without a display, and without --style.
+
+    The README's example names neither ``--style`` nor ``--no-window``: the first installed
+    style is used, and a sink other than the window makes the missing display a note.
+    """
+    monkeypatch.setattr(registry, "known_names", lambda: list(STYLES))
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    out = tmp_path / "served.mp4"
+    code = main(["live", "--source", str(still_clip), "--serve", "0", "--record", str(out),
+                 "--duration", "1", "--loop", "--threads", "1"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "running without a window" in err
+    assert "serving the live page on http://127.0.0.1:" in err
+    assert out.exists() and "fps" in err
+    assert live_threads() == []
 
 
 # --------------------------------------------------------------------------- the browser

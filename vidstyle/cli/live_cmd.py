@@ -15,8 +15,9 @@ _KEYS = "\n\n".join(["Keys in the window (also shown with h):"] +
 
 @app.command(epilog=_KEYS)
 def live(
-    style: str = typer.Option(..., "--style", "-s", help="Style to start with; n/p and 1-9 "
-                                                        "switch among all installed styles."),
+    style: str | None = typer.Option(None, "--style", "-s",
+                                     help="Style to start with (default: the first installed); "
+                                          "n/p and 1-9 switch among all installed styles."),
     source: str = typer.Option("0", "--source", "-i",
                                help="Camera index, device path (/dev/video2), or a video "
                                     "file/URL played at its own frame rate."),
@@ -49,10 +50,41 @@ def live(
     """Show a camera (or clip) styled in real time: always the newest frame, never a queue."""
     from vidstyle.live import LiveOptions, run_live, summarize
 
-    opts = LiveOptions(style=style, source=source, size=size or None, device=device,
-                       precision=precision, arch=arch, strength=strength, smooth=smooth,
-                       smooth_strength=smooth_strength, window=not no_window, record=record,
+    window = not no_window and not _headless_with_other_sink(serve or record or virtual_cam)
+    opts = LiveOptions(style=style or _first_style(), source=source, size=size or None,
+                       device=device, precision=precision, arch=arch, strength=strength,
+                       smooth=smooth,
+                       smooth_strength=smooth_strength, window=window, record=record,
                        overwrite=overwrite, duration=duration, serve=serve,
                        virtual_cam=virtual_cam, loop=loop, threads=threads, snapshot_dir=snapshots)
     stats = run_live(opts)
     typer.echo(summarize(stats), err=True)
+
+
+def _first_style() -> str:
+    """The style to start with when none is named (the README's ``live --serve`` has none)."""
+    from vidstyle.errors import UsageError
+    from vidstyle.styles.registry import known_names
+
+    names = known_names()
+    if not names:
+        raise UsageError("no styles installed: pass --style NAME@pack.safetensors")
+    return names[0]
+
+
+def _headless_with_other_sink(other_sink: object) -> bool:
+    """True when there is no display but the feed goes somewhere else anyway.
+
+    ``--serve``, ``--record`` and ``--virtual-cam`` are what a headless machine is told to
+    use, so asking for them without also typing ``--no-window`` should not be an error;
+    with no other sink the window stays required and its error says what to use.
+    """
+    if not other_sink:
+        return False
+    from vidstyle.live_sinks import display_problem
+
+    problem = display_problem()
+    if problem is None:
+        return False
+    typer.echo(f"vidstyle: {problem}: running without a window", err=True)
+    return True
