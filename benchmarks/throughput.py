@@ -189,24 +189,35 @@ def time_e2e(clip: Path, ref: str, paint: object, folder: Path) -> tuple[float, 
     return float(res["fps"]), int(res["frames"])
 
 
+# Runs in a small interpreter between this process and the render: a child's ru_maxrss
+# starts from the RSS of the process it was forked from (Linux carries the old mm's
+# high-water mark across exec), so forking the render from this torch-laden process would
+# report our own peak, not the render's.
+_WAIT4 = r"""
+import json, os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out, err = p.stdout.read(), p.stderr.read()
+_, status, usage = os.wait4(p.pid, 0)
+print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "maxrss_kib": usage.ru_maxrss,
+                  "stdout": out.decode(), "stderr": err.decode()[-500:]}))
+"""
+
+
 def peak_rss(clip: Path, ref: str, device: str, folder: Path) -> tuple[int, float]:
     """Peak RSS (KiB) and fps of ``vidstyle render`` on ``clip``, in its own process.
 
-    The child is reaped with ``os.wait4``, which returns that one child's rusage
+    The render is reaped with ``os.wait4``, which returns that one child's rusage
     (RUSAGE_CHILDREN would keep the max of every child so far, hiding a smaller run).
     """
     cmd = [sys.executable, "-m", "vidstyle", "render", str(clip), "--style", ref,
            "--device", device, "-o", str(folder / "rss.mp4"), "--overwrite", "--quiet",
            "--json"]
-    out_path = folder / "rss.json"
-    with open(out_path, "wb") as out, open(folder / "rss.err", "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed: "
-                           f"{(folder / 'rss.err').read_text()[-500:]}")
-    return int(usage.ru_maxrss), float(json.loads(out_path.read_text())["fps"])
+    proc = subprocess.run([sys.executable, "-c", _WAIT4, *cmd], capture_output=True,
+                          text=True, cwd=ROOT, check=True)
+    res = json.loads(proc.stdout)
+    if res["rc"]:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {res['stderr']}")
+    return int(res["maxrss_kib"]), float(json.loads(res["stdout"])["fps"])
 
 
 # --------------------------------------------------------------------------- report

@@ -309,12 +309,12 @@ class LiveSession:
         self.recorder = (Recorder(opts.record, opts.overwrite, opts.source) if opts.record
                          else None)
         self.smoother = _make_smoother(opts.smooth, opts.smooth_strength)
-        if opts.threads:
+        self.stylizer = Stylizer(style_cycle(opts.style, opts.arch, opts.all_styles),
+                                 device=opts.device, precision=opts.precision, arch=opts.arch)
+        if opts.threads:  # after the Stylizer, which caps CPU threads at cores - 1
             import torch
 
             torch.set_num_threads(opts.threads)
-        self.stylizer = Stylizer(style_cycle(opts.style, opts.arch, opts.all_styles),
-                                 device=opts.device, precision=opts.precision, arch=opts.arch)
         self.state = LiveState(tuple(self.stylizer.style_names), 0, _clamp01(opts.strength))
         self.actions: queue.SimpleQueue[tuple[Action, threading.Event]] = queue.SimpleQueue()
         self.server = None
