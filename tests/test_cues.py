@@ -431,7 +431,9 @@ def test_fades_paint_in_between_within_and_across_packs(
     out = paint(st, one, slots).astype(float)
     pure = {k: st(one[:1], {k: 1.0})[0].astype(float) for k in ("alpha", "beta", "gamma")}
     dist = [np.abs(out[i] - pure["alpha"]).mean() for i in range(2, 7)]
-    assert dist == sorted(dist) and dist[0] == 0 and dist[-1] > 5  # drifts away from alpha
+    # Drifts away from alpha. Frame 2 is pure alpha; a batch of 12 and a batch of 1 may
+    # round a pixel apart (oneDNN picks kernels by shape), hence not exactly 0.
+    assert dist == sorted(dist) and dist[0] < 0.05 and dist[-1] > 5
     assert np.abs(out[6] - pure["beta"]).mean() < 1
     assert np.abs(out[10] - pure["gamma"]).mean() < 1
     across = 0.5 * pure["beta"] + 0.5 * pure["gamma"]  # output blending across packs
