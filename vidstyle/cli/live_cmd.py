@@ -24,7 +24,8 @@ def live(
     size: int = typer.Option(360, "--size", help="Processing size: the shorter side in pixels "
                                                  "(240, 360, 480...); 0 keeps the source size."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:1, mps."),
-    precision: str = typer.Option("auto", help="auto, fp32, fp16, bf16."),
+    precision: str = typer.Option(
+        "auto", help="auto (GPU fp16; CPU bf16 where native, else fp32), fp32, fp16, bf16."),
     arch: str | None = typer.Option(None, help="full or lite pack (default: lite on CPU)."),
     strength: float = typer.Option(1.0, help="0 = original, 1 = fully styled."),
     smooth: str = typer.Option("none", help="Temporal smoothing: none, ema or flow."),

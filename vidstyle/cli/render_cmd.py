@@ -35,7 +35,8 @@ def render(
                                                             "'none' (pass-through)."),
     strength: float = typer.Option(1.0, min=0.0, max=1.0, help="Mix of styled and original."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:1, mps."),
-    precision: str = typer.Option("auto", help="auto, fp32, fp16, bf16."),
+    precision: str = typer.Option(
+        "auto", help="auto (GPU fp16; CPU bf16 where native, else fp32), fp32, fp16, bf16."),
     batch: int | None = typer.Option(None, min=1, help="Frames per inference batch."),
     max_size: int | None = typer.Option(None, "--max-size", min=16,
                                         help="Paint at most this many px on the long side."),
@@ -125,7 +126,8 @@ def image(
     style: str = typer.Option(..., "--style", "-s", help="Style name or pack path."),
     strength: float = typer.Option(1.0, min=0.0, max=1.0, help="Mix of styled and original."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:1, mps."),
-    precision: str = typer.Option("auto", help="auto, fp32, fp16, bf16."),
+    precision: str = typer.Option(
+        "auto", help="auto (GPU fp16; CPU bf16 where native, else fp32), fp32, fp16, bf16."),
     max_size: int | None = typer.Option(None, "--max-size", min=16,
                                         help="Paint at most this many px on the long side."),
     arch: str | None = typer.Option(None, help="Prefer the full or lite pack."),
