@@ -26,7 +26,7 @@ test-all: $(STAMP)
 	$(BIN)/pytest -q -m ""
 
 lint: $(STAMP)
-	$(BIN)/ruff check vidstyle tests benchmarks samples
+	$(BIN)/ruff check vidstyle tests benchmarks samples scripts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
