@@ -276,7 +276,7 @@ def test_shapes_render_upright_every_frame_on_time(style_home, tmp_path, capsys,
     if rotation:
         set_rotation(src, rotation)
     out = tmp_path / "out.mp4"
-    code, _, err = render(capsys, src, out)
+    code, _, err = render(capsys, src, out, "--smooth", "none")  # per-frame pixels
     assert code == 0, err
 
     a, b = probe(src), probe(out)
@@ -433,3 +433,17 @@ def test_import_has_no_side_effects(tmp_path) -> None:
     assert r.stdout.strip() == ""  # neither torch nor PyAV nor OpenCV loaded
     assert r.stderr == ""
     assert sorted(os.listdir(tmp_path)) == ["home"] and os.listdir(home) == []
+
+
+def test_flow_smoothing_is_on_by_default(style_home, tmp_path, capsys) -> None:
+    src = make_clip(tmp_path / "in.mp4", n_frames=8, pix_fmt="yuv444p", options={"crf": "0"})
+    frames = {}
+    for name, extra in {"default": (), "flow": ("--smooth", "flow"),
+                        "none": ("--smooth", "none")}.items():
+        out = tmp_path / f"{name}.mkv"
+        code, _, err = render(capsys, src, out, "--codec", "ffv1", *extra)
+        assert code == 0, err
+        frames[name] = np.stack(decode_all(out)[0]).astype(int)
+    assert np.array_equal(frames["default"], frames["flow"])
+    assert np.array_equal(frames["default"][0], frames["none"][0])  # nothing to blend yet
+    assert np.abs(frames["default"][1:] - frames["none"][1:]).mean() > 0.5

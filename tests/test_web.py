@@ -136,7 +136,7 @@ def live_threads() -> list[str]:
 def start_served(clip: Path, serve: str, **kw: Any) -> Served:
     """Start a looping live session on ``serve`` in a thread; return once it answers."""
     opts = LiveOptions(style=STYLES[0], source=str(clip), size=None, window=False, serve=serve,
-                       loop=True, threads=1, duration=120.0, **kw)
+                       loop=True, threads=1, duration=120.0, smooth="none", **kw)
     session = LiveSession(opts, log=lambda msg: None)
     errors: list[BaseException] = []
 

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vidstyle.errors import UsageError
+from vidstyle.temporal import DEFAULT_SMOOTH, make_smoother
 
 if TYPE_CHECKING:
     from vidstyle.live_sources import CaptureThread, LatestSlot
@@ -181,7 +182,7 @@ class LiveOptions:
     precision: str = "auto"
     arch: str | None = None
     strength: float = 1.0
-    smooth: str = "none"
+    smooth: str = DEFAULT_SMOOTH
     smooth_strength: float | None = None
     window: bool = True
     record: Path | None = None
@@ -256,20 +257,6 @@ def parse_serve(spec: str) -> tuple[str, int]:
     return host, p
 
 
-def _make_smoother(kind: str, strength: float | None):  # -> vidstyle.temporal.Smoother | None
-    if kind == "none":
-        return None
-    try:
-        from vidstyle.temporal import make_smoother
-    except ImportError:
-        raise UsageError(f"--smooth {kind}: temporal smoothing (vidstyle.temporal) is not "
-                         "available in this build; use --smooth none") from None
-    try:
-        return make_smoother(kind, strength, cheap=True)
-    except TypeError:  # an older make_smoother without the cheap flavour
-        return make_smoother(kind, strength)
-
-
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
@@ -308,7 +295,7 @@ class LiveSession:
         self.window = Window() if opts.window else None
         self.recorder = (Recorder(opts.record, opts.overwrite, opts.source) if opts.record
                          else None)
-        self.smoother = _make_smoother(opts.smooth, opts.smooth_strength)
+        self.smoother = make_smoother(opts.smooth, opts.smooth_strength, cheap=True)
         self.stylizer = Stylizer(style_cycle(opts.style, opts.arch, opts.all_styles),
                                  device=opts.device, precision=opts.precision, arch=opts.arch)
         if opts.threads:  # after the Stylizer, which caps CPU threads at cores - 1

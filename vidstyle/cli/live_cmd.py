@@ -8,6 +8,7 @@ import typer
 
 from vidstyle.cli import app
 from vidstyle.live import KEYS_HELP
+from vidstyle.temporal import DEFAULT_SMOOTH
 
 _KEYS = "\n\n".join(["Keys in the window (also shown with h):"] +
                     [f"  {k}: {v}" for k, v in KEYS_HELP])
@@ -28,7 +29,8 @@ def live(
         "auto", help="auto (GPU fp16; CPU bf16 where native, else fp32), fp32, fp16, bf16."),
     arch: str | None = typer.Option(None, help="full or lite pack (default: lite on CPU)."),
     strength: float = typer.Option(1.0, help="0 = original, 1 = fully styled."),
-    smooth: str = typer.Option("none", help="Temporal smoothing: none, ema or flow."),
+    smooth: str = typer.Option(DEFAULT_SMOOTH, help="Temporal smoothing: flow (a cheaper "
+                                                    "flow than render's), ema or none."),
     smooth_strength: float | None = typer.Option(None, help="How much of the past to keep "
                                                             "(0..1) for --smooth."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open a window."),

@@ -11,19 +11,7 @@ import typer
 
 from vidstyle.cli import app
 from vidstyle.errors import UsageError
-
-
-def _optional(module: str, feature: str):
-    """Import a module another part of the project provides, or say plainly it is missing."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        raise UsageError(f"{feature} is not available in this build ({module} is missing)"
-                         ) from None
+from vidstyle.temporal import DEFAULT_SMOOTH
 
 
 @app.command()
@@ -48,7 +36,9 @@ def render(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
     cues: Path | None = typer.Option(None, "--cues", help="Cue file: styles over time."),
-    smooth: str = typer.Option("none", "--smooth", help="Temporal smoothing: none, ema, flow."),
+    smooth: str = typer.Option(
+        DEFAULT_SMOOTH, "--smooth",
+        help="Temporal smoothing: flow (optical-flow blending, reset at cuts), ema, none."),
     smooth_strength: float | None = typer.Option(None, "--smooth-strength", min=0.0, max=1.0),
 ) -> None:
     """Paint every frame of IN and write OUT with IN's audio, timing and frame count."""
@@ -58,14 +48,13 @@ def render(
         raise UsageError(f"--arch must be full or lite, not {arch!r}")
     schedule = None
     if cues is not None:
+        from vidstyle.cues import load_cues
         from vidstyle.io.decode import probe
 
-        load_cues = _optional("vidstyle.cues", "--cues").load_cues
         schedule = load_cues(cues, style, probe(src))
-    smoother = None
-    if smooth != "none":
-        make_smoother = _optional("vidstyle.temporal", "--smooth").make_smoother
-        smoother = make_smoother(smooth, smooth_strength)
+    from vidstyle.temporal import make_smoother
+
+    smoother = make_smoother(smooth, smooth_strength)
     result = render_api(src, output, style=style, strength=strength, schedule=schedule,
                         device=device, precision=precision, batch=batch, max_size=max_size,
                         arch=arch, codec=codec, crf=crf, preset=preset, overwrite=overwrite,
