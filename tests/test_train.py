@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -273,3 +275,20 @@ def test_loss_network_safetensors_keeps_weights_and_convention(tmp_path: Path) -
     tv = vgg.from_torchvision_state(vgg.vgg16_features().state_dict())
     vgg.save_loss_network(tv, tmp_path / "t.safetensors")
     assert vgg.load_loss_network(tmp_path / "t.safetensors").scale == 1.0
+
+
+def test_an_existing_pack_is_never_replaced_by_accident(data) -> None:
+    first = train(_cfg(data, "keep.safetensors", iters=2), progress=False, loss_net=tiny_vgg())
+    before = first.pack.read_bytes()
+    with pytest.raises(UsageError, match=r"keep\.safetensors: exists \(use --overwrite"):
+        train(_cfg(data, "keep.safetensors", iters=2), progress=False, loss_net=tiny_vgg())
+    assert first.pack.read_bytes() == before
+    again = train(_cfg(data, "keep.safetensors", iters=2, overwrite=True), progress=False,
+                  loss_net=tiny_vgg())
+    assert again.iterations == 2
+    leftovers = [p.name for p in data["dir"].iterdir() if ".partial" in p.name]
+    assert leftovers == []
+    # A pack is shareable like any file written with open(): not safetensors' private 0600.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(again.pack.stat().st_mode) == 0o666 & ~umask

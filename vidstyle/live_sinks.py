@@ -82,6 +82,8 @@ class Recorder:
 
     def close(self) -> Path | None:
         """Flush and move into place; returns the path, or None if nothing was recorded."""
+        from vidstyle.io.output import publish
+
         writer, self._writer = self._writer, None
         if writer is None:
             return None
@@ -92,7 +94,7 @@ class Recorder:
             raise
         if self.path.exists() and not self.overwrite:  # appeared while we recorded
             raise OutputExists(describe(self.path, f"exists; the recording is in {self.tmp}"))
-        os.replace(self.tmp, self.path)
+        publish(self.tmp, self.path)
         return self.path
 
 

@@ -9,14 +9,13 @@ parser's half-millisecond tolerance maps back onto the same frame.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidstyle.cues import format_time
 from vidstyle.errors import BadInput, InputNotFound, OutputExists, UsageError
+from vidstyle.io.output import replacing
 
 DETECTORS = ("content", "adaptive")
 
@@ -115,12 +114,6 @@ def write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
         raise OutputExists(f"{out}: exists (use --overwrite)")
     if not out.parent.is_dir():
         raise UsageError(f"{out}: folder {out.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out

@@ -48,6 +48,7 @@ def train(
     time_limit: float | None = typer.Option(
         None, "--time-limit", help="Stop after this many minutes (the pack is written)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT's checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUTPUT."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a transform net with perceptual losses (Johnson et al. 2016).
@@ -73,7 +74,7 @@ def train(
         "checkpoint_every": checkpoint_every, "preview_every": preview_every,
         "add_to": str(add_to) if add_to else None,
         "init_from": str(init_from) if init_from else None, "time_limit": time_limit,
-        "resume": resume or None,
+        "resume": resume or None, "overwrite": overwrite or None,
     }
     cfg = build_config(config, overrides)
     result = run(cfg, progress=not quiet)

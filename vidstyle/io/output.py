@@ -44,21 +44,44 @@ def temp_name(out: Path) -> Path:
     return out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
 
 
-@contextmanager
-def atomic_output(out: str | os.PathLike, inputs: list[str] | None = None,
-                  overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temp path to write; on success rename it to ``out``, on any failure delete it.
+def _new_file_mode() -> int:
+    """0o666 less the umask: what ``open()`` would have given the target."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
-    ``BaseException`` is caught on purpose: Ctrl-C must not leave a ``.partial`` behind.
+
+def publish(tmp: Path, target: Path) -> None:
+    """Rename a finished temp file onto ``target``.
+
+    Writers such as safetensors and ``mkstemp`` create private (0600) files; the target
+    gets the mode a plainly written file would have, so a pack or cue file can be shared.
     """
-    target = Path(out)
-    check_output(target, inputs or [], overwrite)
+    os.chmod(tmp, _new_file_mode())
+    os.replace(tmp, target)
+
+
+@contextmanager
+def replacing(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; rename it over ``target`` once the body
+    finishes, delete it on any failure (``BaseException``: Ctrl-C included)."""
+    target = Path(target)
     tmp = temp_name(target)
     try:
         yield tmp
-        if target.exists() and not overwrite:  # appeared while we worked
-            raise OutputExists(describe(target, "exists (use --overwrite)"))
-        os.replace(tmp, target)
+        publish(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_output(out: str | os.PathLike, inputs: list[str] | None = None,
+                  overwrite: bool = False) -> Iterator[Path]:
+    """Check ``out`` (see ``check_output``), then write it through ``replacing``."""
+    target = Path(out)
+    check_output(target, inputs or [], overwrite)
+    with replacing(target) as tmp:
+        yield tmp
+        if target.exists() and not overwrite:  # appeared while we worked
+            raise OutputExists(describe(target, "exists (use --overwrite)"))

@@ -91,6 +91,8 @@ def save_pack(pack: StylePack, path: str | Path) -> Path:
     """Write ``pack`` (net and metadata) as fp16 safetensors, atomically."""
     from safetensors.torch import save_file
 
+    from vidstyle.io.output import replacing
+
     if pack.net is None:
         raise ValueError("pack has no net to save")
     meta = pack.metadata()
@@ -98,9 +100,8 @@ def save_pack(pack: StylePack, path: str | Path) -> Path:
     path = Path(path)
     tensors = {k: v.detach().to("cpu", torch.float16).contiguous()
                for k, v in pack.net.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
     return path
 
 

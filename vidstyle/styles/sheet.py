@@ -64,6 +64,7 @@ def write_sheet(out: Path, frame: Path | None, width: int = 320, arch: str | Non
                 overwrite: bool = False) -> Path:
     import cv2
 
+    from vidstyle.io.output import replacing
     from vidstyle.styles.registry import available_styles
 
     if out.exists() and not overwrite:
@@ -74,9 +75,9 @@ def write_sheet(out: Path, frame: Path | None, width: int = 320, arch: str | Non
     arch_pick = arch or ("lite" if any(i.arch == "lite" for i in infos) else infos[0].arch)
     refs = list(dict.fromkeys(i.name for i in infos if i.arch == arch_pick))
     sheet = make_sheet(first_frame(frame or SAMPLE), refs, width=width, arch=arch_pick)
-    ok = cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
-                     [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if not ok:
-        raise UsageError(describe(out, "cannot write the sheet (unknown extension or "
-                                       "unwritable folder)"))
+    with replacing(out) as tmp:  # the extension stays last, so OpenCV picks the format
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, 85]):
+            raise UsageError(describe(out, "cannot write the sheet (unknown extension or "
+                                           "unwritable folder)"))
     return out

@@ -59,12 +59,13 @@ class TrainConfig:
     init_from: str | None = None
     time_limit: float = 0.0  # minutes; 0 = until iters
     resume: bool = False
+    overwrite: bool = False
     notes: str = ""
 
     def recipe(self) -> dict[str, Any]:
         """What goes in the pack's metadata: everything but machine-local paths and flags."""
         d = asdict(self)
-        for k in ("content", "output", "resume", "add_to", "init_from", "time_limit",
+        for k in ("content", "output", "resume", "overwrite", "add_to", "init_from", "time_limit",
                   "device", "vgg_weights"):
             d.pop(k)
         d["styles"] = [{k: v for k, v in s.items() if k != "image"} | {

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from vidstyle.engine import pick_device
-from vidstyle.errors import UsageError, describe
+from vidstyle.errors import OutputExists, UsageError, describe
+from vidstyle.io.output import replacing
 from vidstyle.models.convert import to_tensor, to_uint8
 from vidstyle.models.transform import TransformNet, build_net
 from vidstyle.models.vgg import LAYERS, LossNetwork, load_loss_network
@@ -124,10 +125,9 @@ def save_checkpoint(path: Path, net: TransformNet, opt: torch.optim.Optimizer, i
     for i, p in enumerate(_opt_params(opt)):
         for k, v in opt.state.get(p, {}).items():
             tensors[f"opt.{i}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"iteration": str(it), "arch": net.arch,
-                                           "n_styles": str(net.n_styles)})
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"iteration": str(it), "arch": net.arch,
+                                               "n_styles": str(net.n_styles)})
 
 
 def load_checkpoint(path: Path, net: TransformNet, opt: torch.optim.Optimizer) -> int:
@@ -209,6 +209,10 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
     if cfg.content_layer not in LAYERS:
         raise UsageError(f"--content-layer must be one of {', '.join(LAYERS)}")
     output = Path(cfg.output)
+    if output.exists() and not (cfg.resume or cfg.overwrite):
+        # Hours of training live in that file: never replace it by accident.
+        raise OutputExists(describe(output, "exists (use --overwrite, or --resume to go on "
+                                            "training it)"))
     device = pick_device(cfg.device)
     if device.type == "cuda":
         # TF32 convs/matmuls and cuDNN autotuning: the crops have one fixed size.
@@ -348,6 +352,5 @@ def _read_history(path: Path, upto: int) -> list[dict[str, float]]:
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(h) + "\n" for h in history))
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        tmp.write_text("".join(json.dumps(h) + "\n" for h in history))
