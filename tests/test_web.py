@@ -173,8 +173,10 @@ def stop_served(served: Served) -> None:
 @pytest.fixture
 def still_clip(tmp_path: Path) -> Path:
     """One picture repeated: served frames change only when a control changes them."""
+    # Lossless: a lossy I-frame and the P-frames after it differ by a level or two, which
+    # the net amplifies; the first run in a fresh CI clone failed "a still clip stays still".
     return make_clip(tmp_path / "still.mp4", size=(W, H), n_frames=25, fps=25,
-                     frames=[pattern(W, H, 0)] * 25)
+                     frames=[pattern(W, H, 0)] * 25, pix_fmt="yuv444p", options={"crf": "0"})
 
 
 @pytest.fixture
