@@ -292,3 +292,15 @@ def test_an_existing_pack_is_never_replaced_by_accident(data) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(again.pack.stat().st_mode) == 0o666 & ~umask
+
+
+def test_precision_bf16_and_fp32_both_train(data) -> None:
+    """bf16 autocast (auto on CPUs with native bf16) trains the same net as fp32, closely."""
+    runs = {p: train(_cfg(data, f"{p}.safetensors", iters=2, precision=p), progress=False,
+                     loss_net=tiny_vgg()) for p in ("fp32", "bf16")}
+    a, b = (load_pack(r.pack) for r in runs.values())
+    assert "fp32" in a.training["where"] and "bf16 autocast" in b.training["where"]
+    diffs = [(a.net.state_dict()[k] - v).abs().max().item() for k, v in b.net.state_dict().items()]
+    assert 0 < max(diffs) < 0.05  # the same steps, rounded differently
+    with pytest.raises(UsageError, match="--precision must be"):
+        train(_cfg(data, "x.safetensors", precision="fp8"), progress=False, loss_net=tiny_vgg())

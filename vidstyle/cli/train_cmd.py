@@ -36,6 +36,9 @@ def train(
                                           help="Painting's shorter side, px. [default: 256]"),
     seed: int | None = typer.Option(None, help="[default: 0]"),
     device: str | None = typer.Option(None, help="auto, cpu, cuda, mps. [default: auto]"),
+    precision: str | None = typer.Option(
+        None, help="auto (bf16 autocast on GPUs and CPUs with native bf16, else fp32), "
+                   "bf16 or fp32. [default: auto]"),
     vgg_weights: Path | None = typer.Option(
         None, help="VGG-16 weights: torchvision state dict or Keras .h5 (default: torchvision "
                    "ImageNet weights, downloaded once)."),
@@ -70,7 +73,8 @@ def train(
         "iters": iters, "lr": lr, "style_lr_scale": style_lr_scale, "content_layer": content_layer,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "stability_weight": stability_weight, "style_size": style_size, "seed": seed,
-        "device": device, "vgg_weights": str(vgg_weights) if vgg_weights else None,
+        "device": device, "precision": precision,
+        "vgg_weights": str(vgg_weights) if vgg_weights else None,
         "checkpoint_every": checkpoint_every, "preview_every": preview_every,
         "add_to": str(add_to) if add_to else None,
         "init_from": str(init_from) if init_from else None, "time_limit": time_limit,

@@ -52,6 +52,7 @@ class TrainConfig:
     style_size: int = 256
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # auto: bf16 autocast where the hardware has it, else fp32
     vgg_weights: str | None = None
     checkpoint_every: int = 200
     preview_every: int = 1000
@@ -66,7 +67,7 @@ class TrainConfig:
         """What goes in the pack's metadata: everything but machine-local paths and flags."""
         d = asdict(self)
         for k in ("content", "output", "resume", "overwrite", "add_to", "init_from", "time_limit",
-                  "device", "vgg_weights"):
+                  "device", "precision", "vgg_weights"):
             d.pop(k)
         d["styles"] = [{k: v for k, v in s.items() if k != "image"} | {
             "file": Path(s["image"]).name} for s in d["styles"]]

