@@ -215,17 +215,16 @@ def cost_table(results: list[ClipResult]) -> str:
                                                                 "stl infer+ema")]
     lines = ["| clip | style | decode ms | infer ms | " + " | ".join(f"{k} ms" for k in kinds)
              + " | fps none | " + " | ".join(f"fps cost {k}" for k in kinds[1:])
-             + " | sharpness kept (flow) |",
-             "|---|---|---|---|" + "---|" * (2 * len(kinds) + 1)]
+             + " | " + " | ".join(f"sharpness kept {k}" for k in kinds[1:]) + " |",
+             "|---|---|---|---|" + "---|" * (3 * len(kinds))]
     for r in results:
-        flow = next(k for k in kinds if k.startswith("flow "))
         lines.append(
             f"| {r.clip} | {r.style.split('@')[0]} | {r.ms_per_frame['decode']:.1f} | "
             f"{r.ms_per_frame['infer']:.0f} | "
             + " | ".join(f"{r.ms_per_frame[k]:.1f}" for k in kinds)
             + f" | {r.fps['none']:.2f} | "
             + " | ".join(f"{100 * (1 - r.fps[k] / r.fps['none']):.1f} %" for k in kinds[1:])
-            + f" | {100 * r.sharpness[flow]:.0f} % |")
+            + " | " + " | ".join(f"{100 * r.sharpness[k]:.0f} %" for k in kinds[1:]) + " |")
     return "\n".join(lines)
 
 

@@ -131,3 +131,26 @@ def test_bf16_paints_within_a_few_levels_of_fp32(style_home) -> None:
     b = Stylizer(["alpha"], precision="bf16")(img, {"alpha": 1.0}).astype(int)
     assert np.abs(a - img).mean() > 2  # a real painting to compare
     assert np.abs(a - b).mean() < 1.5 and np.percentile(np.abs(a - b), 99) <= 8
+
+
+def test_lite_net_cannot_paint_a_two_pixel_grid() -> None:
+    """Sub-pixel (pixel-shuffle) output can alternate neighbours for free; the lite net's
+    fixed filter removes that frequency, so whatever the weights, no 2-px grid survives."""
+    net = build_net("lite", 1).double()
+    torch.manual_seed(0)
+    for p in net.head.parameters():
+        torch.nn.init.normal_(p, 0.0, 0.05)  # a head free to give each sub-pixel its own value
+    x = torch.rand(1, 3, 64, 64, dtype=torch.float64) * 0.8 + 0.1
+    one = torch.ones(1, 1, dtype=torch.float64)
+
+    def grid_energy() -> list[float]:
+        with torch.no_grad():
+            h = (torch.logit(net(x, one)) - torch.logit(x))[..., 2:-2, 2:-2]  # the residual
+        s = (-1.0) ** torch.arange(h.shape[-1], dtype=torch.float64)
+        return [((h * m).mean().abs() / h.abs().mean()).item()
+                for m in (s, s[:, None], s[:, None] * s)]  # columns, rows, checkerboard
+
+    assert max(grid_energy()) < 0.005
+    net.antigrid.zero_()
+    net.antigrid[:, :, 1, 1] = 1.0  # without the filter: the same weights do paint it
+    assert max(grid_energy()) > 0.05

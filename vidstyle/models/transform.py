@@ -11,6 +11,11 @@ Choices and why:
 * Reflection padding, as the paper found zero padding gives border artefacts.
 * Nearest upsample + conv instead of transposed conv (Odena, Dumoulin & Olah 2016,
   "Deconvolution and Checkerboard Artifacts", distill.pub/2016/deconv-checkerboard).
+* Pixel-shuffle output (lite net) is smoothed by a fixed [1 2 1]x[1 2 1]/16 filter before it
+  is added: sub-pixel convolution can paint a 2-px grid for free (Aitken et al. 2017,
+  "Checkerboard artifact free sub-pixel convolution"), and our CPU training runs did exactly
+  that, meeting the Gram targets with a saturated +/- grid that turned frames dark. The
+  filter's response is zero at that frequency, so no weights can make the grid.
 * The output is a residual in logit space, ``sigmoid(logit(x) + f(x))``: bounded like the
   paper's scaled tanh, but an untrained net starts near the identity instead of near grey,
   so a short CPU training run keeps the scene readable (see research/loss-network.md:
@@ -106,6 +111,10 @@ class TransformNet(nn.Module):
         self.blocks = nn.ModuleList()
         self.decoder = nn.ModuleList()
         self.head: nn.Module = nn.Identity()
+        # Not a parameter, not saved in packs: part of the architecture (see module notes).
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("antigrid", (k[:, None] * k[None, :] / 16).expand(3, 1, 3, 3)
+                             .contiguous(), persistent=False)
 
     def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
         """``x``: (N, 3, H, W) RGB in 0..1, H and W multiples of ``stride``; ``mix``: (N, S)."""
@@ -115,6 +124,8 @@ class TransformNet(nn.Module):
         h = self.head(h)
         if self.shuffle > 1:
             h = F.pixel_shuffle(h, self.shuffle)
+            h = F.conv2d(F.pad(h, (1, 1, 1, 1), mode="replicate"),
+                         self.antigrid.to(h.dtype), groups=3)
         base = torch.logit(x.clamp(_LOGIT_EPS, 1 - _LOGIT_EPS))
         return torch.sigmoid(base + h)
 
