@@ -447,3 +447,22 @@ def test_flow_smoothing_is_on_by_default(style_home, tmp_path, capsys) -> None:
     assert np.array_equal(frames["default"], frames["flow"])
     assert np.array_equal(frames["default"][0], frames["none"][0])  # nothing to blend yet
     assert np.abs(frames["default"][1:] - frames["none"][1:]).mean() > 0.5
+
+
+def test_unpainted_frames_stay_the_source_under_smoothing(style_home, tmp_path, capsys) -> None:
+    """--style none, strength 0 and a cue's 'none' span are pass-throughs even with the
+    default flow smoothing: nothing painted earlier may be blended into them."""
+    src = make_clip(tmp_path / "in.mp4", n_frames=10, pix_fmt="yuv444p", options={"crf": "0"})
+    cues = tmp_path / "c.cue"
+    cues.write_text(f"0 {STYLE}\n5f none\n")
+    runs = {"none": ("--style", "none"), "zero": ("--strength", "0"), "cue": ("--cues", cues)}
+    frames = {}
+    for name, extra in {**runs, "plain": ("--style", "none", "--smooth", "none")}.items():
+        out = tmp_path / f"{name}.mkv"
+        code, _, err = render(capsys, src, out, "--codec", "ffv1", *extra)
+        assert code == 0, err
+        frames[name] = np.stack(decode_all(out)[0]).astype(int)
+    assert np.array_equal(frames["none"], frames["plain"])
+    assert np.array_equal(frames["zero"], frames["plain"])
+    assert np.array_equal(frames["cue"][5:], frames["plain"][5:])
+    assert np.abs(frames["cue"][:5] - frames["plain"][:5]).mean() > 5  # painted before

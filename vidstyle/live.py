@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from vidstyle.errors import UsageError
-from vidstyle.temporal import DEFAULT_SMOOTH, make_smoother
+from vidstyle.temporal import DEFAULT_SMOOTH, make_smoother, smooth_frame
 
 if TYPE_CHECKING:
     from vidstyle.live_sources import CaptureThread, LatestSlot
@@ -448,7 +448,7 @@ class LiveSession:
     def _paint(self, rgb: np.ndarray, state: LiveState) -> np.ndarray:
         out = self.stylizer(rgb[None], {state.style: 1.0}, state.strength)[0]
         if self.smoother is not None:
-            out = self.smoother.process(rgb, out, self._cut)
+            out = smooth_frame(self.smoother, rgb, out, self._cut, state.strength > 0)
             self._cut = False
         return out
 

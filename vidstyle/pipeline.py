@@ -26,12 +26,9 @@ from vidstyle.io.decode import VideoInfo, decode_frames, probe
 from vidstyle.io.encode import EncodeSettings, VideoWriter
 from vidstyle.io.output import atomic_output
 from vidstyle.schedule import ConstantSchedule, Schedule, assign
+from vidstyle.temporal import Smoother, smooth_frame
 
 _DONE = object()  # end-of-stream marker passed down the queues
-
-
-class Smoother(Protocol):
-    def process(self, src_rgb: np.ndarray, out_rgb: np.ndarray, cut: bool) -> np.ndarray: ...
 
 
 class Painter(Protocol):
@@ -121,7 +118,8 @@ def _paint_batch(run: _Run, paint: Painter | None, frames: list[Frame],
 def _smooth_stage(run: _Run, smoother: Smoother, inq: queue.Queue, out: queue.Queue) -> None:
     while (item := run.get(inq)) is not _DONE:
         frame, rgb = item
-        run.put(out, (frame, smoother.process(frame.rgb, rgb, frame.cut)))
+        painted = bool(frame.mix) and frame.strength > 0
+        run.put(out, (frame, smooth_frame(smoother, frame.rgb, rgb, frame.cut, painted)))
     run.put(out, _DONE)
 
 

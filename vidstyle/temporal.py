@@ -160,6 +160,20 @@ class FlowSmoother:
         self.detector.reset()
 
 
+def smooth_frame(smoother: Smoother, src_rgb: np.ndarray, out_rgb: np.ndarray, cut: bool,
+                 painted: bool) -> np.ndarray:
+    """One frame through the smoothing stage.
+
+    An unpainted frame (style ``none``, strength 0) is the source itself and must stay
+    exactly that: blending earlier painted frames into it would make ``--style none``
+    no longer a pass-through. It goes out as is, and the smoother starts afresh after it.
+    """
+    if not painted:
+        smoother.reset()
+        return out_rgb
+    return smoother.process(src_rgb, out_rgb, cut)
+
+
 def blend(new: np.ndarray, old: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """``new + weight * (old - new)`` per pixel, uint8 in and out (``weight`` HxW 0..1)."""
     w_old = np.ascontiguousarray(weight, dtype=np.float32)
