@@ -121,14 +121,27 @@ def test_verbose_adds_the_traceback(style_home, clip, capsys) -> None:
     assert "Traceback" in err and err.rstrip().splitlines()[-1].startswith("vidstyle: error:")
 
 
-def test_usage_errors_exit_2(clip, tmp_path, capsys) -> None:
-    code, _, err = cli(capsys, "render", "-o", tmp_path / "o.mp4")  # IN missing
-    assert code == 2 and "unexpected" not in err
-    code, _, err = cli(capsys, "render", clip, "-o", tmp_path / "o.mp4", "--crf", "99")
-    assert code == 2 and "crf" in err and "unexpected" not in err
-    code, _, err = cli(capsys, "no-such-command")
-    assert code == 2
-    assert not (tmp_path / "o.mp4").exists()
+def test_usage_errors_exit_2_in_one_line(clip, tmp_path, capsys) -> None:
+    out = tmp_path / "o.mp4"
+    cases = [
+        (("render", "-o", out), "Missing argument 'IN'"),
+        (("render", clip, "-o", out, "--crf", "99"), "--crf"),
+        (("render", clip, "-o", out, "--strength", "1.5"), "--strength"),
+        (("no-such-command",), "No such command"),
+        (("render", clip, "-o", tmp_path / "o.webm", "--codec", "libx264"),
+         "o.webm: 'webm' format does not support 'libx264'"),
+        (("render", clip, "-o", out, "--preset", "bogus"),
+         "--preset bogus: not a libx264 preset (one of ultrafast,"),
+        (("render", clip, "-o", tmp_path / "o.webm", "--preset", "fast"),
+         "--preset fast: not a libvpx-vp9 preset"),
+    ]
+    for args, says in cases:
+        code, _, err = cli(capsys, *args)
+        assert code == 2, (args, err)
+        line = error_line(err)
+        assert says in line and "unexpected" not in line, (args, line)
+    assert not out.exists() and not (tmp_path / "o.webm").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
 
 
 @pytest.mark.parametrize("spelling", ["same", "dotted", "symlink"])

@@ -154,6 +154,12 @@ def test_torchvision_state_dict_and_missing_weights(tmp_path: Path, monkeypatch)
     assert net.scale == 1.0
     with pytest.raises(UsageError, match="not found"):
         vgg.load_loss_network(tmp_path / "nope.pth")
+    (tmp_path / "empty.h5").write_bytes(b"")
+    with pytest.raises(UsageError, match=r"empty\.h5: VGG-16 weights file is empty"):
+        vgg.load_loss_network(tmp_path / "empty.h5")
+    (tmp_path / "junk.pth").write_bytes(b"\x00" * 64)
+    with pytest.raises(UsageError, match=r"junk\.pth: cannot read VGG-16 weights: \S"):
+        vgg.load_loss_network(tmp_path / "junk.pth")
 
     import torchvision.models
 

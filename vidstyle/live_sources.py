@@ -140,8 +140,25 @@ class Source:
 VideoCapture: Callable[..., cv2.VideoCapture] = cv2.VideoCapture
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own log while probing: a missing camera makes each backend print
+    a WARN/ERROR line, a dozen before our one-line answer."""
+    logging = getattr(cv2, "utils", None) and getattr(cv2.utils, "logging", None)
+    if logging is None:
+        yield
+        return
+    before = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(before)
+
+
 def _open_capture(spec: int | str) -> cv2.VideoCapture:
-    cap = VideoCapture(spec)
+    with _quiet_opencv():
+        cap = VideoCapture(spec)
     with contextlib.suppress(Exception):  # not every backend knows the property
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the driver's queue adds latency too
     return cap
@@ -160,7 +177,9 @@ def list_cameras(max_index: int = 10) -> list[int]:
     for i in candidates:
         cap = _open_capture(i)
         try:
-            if cap.isOpened() and cap.read()[0]:
+            with _quiet_opencv():
+                ok = cap.isOpened() and cap.read()[0]
+            if ok:
                 found.append(i)
         finally:
             cap.release()

@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     except _EXIT as exc:
         code = exc.exit_code  # type: ignore[attr-defined]
     except _CLICK_ERROR as exc:
-        exc.show()  # type: ignore[attr-defined]
-        code = exc.exit_code if exc.exit_code else 2  # type: ignore[attr-defined]
+        # One line like every other error (click's own block is usage + hint + message).
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        code = _report(exc, exc.format_message() + hint,  # type: ignore[attr-defined]
+                       exc.exit_code or 2)  # type: ignore[attr-defined]
     except (KeyboardInterrupt, *_ABORT):
         print("vidstyle: interrupted", file=sys.stderr)
         code = 130

@@ -28,11 +28,13 @@ def live(
     precision: str = typer.Option(
         "auto", help="auto (GPU fp16; CPU bf16 where native, else fp32), fp32, fp16, bf16."),
     arch: str | None = typer.Option(None, help="full or lite pack (default: lite on CPU)."),
-    strength: float = typer.Option(1.0, help="0 = original, 1 = fully styled."),
+    strength: float = typer.Option(1.0, min=0.0, max=1.0,
+                                   help="0 = original, 1 = fully styled."),
     smooth: str = typer.Option(DEFAULT_SMOOTH, help="Temporal smoothing: flow (a cheaper "
                                                     "flow than render's), ema or none."),
-    smooth_strength: float | None = typer.Option(None, help="How much of the past to keep "
-                                                            "(0..1) for --smooth."),
+    smooth_strength: float | None = typer.Option(None, min=0.0, max=1.0,
+                                                 help="How much of the past to keep "
+                                                      "(0..1) for --smooth."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open a window."),
     record: Path | None = typer.Option(None, "--record", help="Record the styled feed to this "
                                                               "MP4 (plays at real speed)."),
@@ -43,7 +45,7 @@ def live(
                                      help="Serve a web page with the stream and style buttons "
                                           "(host 127.0.0.1 unless named; port 0 = any)."),
     virtual_cam: bool = typer.Option(False, "--virtual-cam", help="Send the feed to a virtual "
-                                     "camera (pip install 'vidstyle[virtualcam]')."),
+                                     "camera (pip install 'vidstyle\\[virtualcam]')."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for painting "
                                        "(default: all cores; 1 can be faster on a busy CPU)."),
     loop: bool = typer.Option(False, "--loop", help="Loop a file source."),

@@ -29,17 +29,25 @@ def render(
     max_size: int | None = typer.Option(None, "--max-size", min=16,
                                         help="Paint at most this many px on the long side."),
     arch: str | None = typer.Option(None, help="Prefer the full or lite pack."),
-    codec: str | None = typer.Option(None, help="Video encoder (default by extension)."),
+    codec: str | None = typer.Option(
+        None, help="Video encoder: libx264 (default), libvpx-vp9 (default for .webm), "
+                   "libx265, libsvtav1, h264_nvenc, ..."),
     crf: int | None = typer.Option(None, min=0, max=63, help="Constant quality (lower=better)."),
-    preset: str | None = typer.Option(None, help="Encoder speed preset."),
+    preset: str | None = typer.Option(
+        None, help="Encoder speed preset: ultrafast..placebo for x264/x265 (default medium), "
+                   "cpu-used -8..8 for VP9 (default 4)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
-    cues: Path | None = typer.Option(None, "--cues", help="Cue file: styles over time."),
+    cues: Path | None = typer.Option(
+        None, "--cues", help="Cue file: styles over time (--style, if given, holds until the "
+                             "first cue)."),
     smooth: str = typer.Option(
         DEFAULT_SMOOTH, "--smooth",
         help="Temporal smoothing: flow (optical-flow blending, reset at cuts), ema, none."),
-    smooth_strength: float | None = typer.Option(None, "--smooth-strength", min=0.0, max=1.0),
+    smooth_strength: float | None = typer.Option(
+        None, "--smooth-strength", min=0.0, max=1.0,
+        help="How much of the past to keep, 0..1 (default: flow 0.7, ema 0.3)."),
 ) -> None:
     """Paint every frame of IN and write OUT with IN's audio, timing and frame count."""
     from vidstyle.api import render as render_api

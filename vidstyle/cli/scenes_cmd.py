@@ -20,7 +20,7 @@ def scenes(
     detector: str = typer.Option("content", "--detector", help="content or adaptive."),
     min_scene_len: int = typer.Option(15, "--min-scene-len", help="Shortest scene, in frames."),
     fade: float = typer.Option(0.0, "--fade", help="Write fade=S on every cue after the first."),
-    overwrite: bool = typer.Option(False, "--overwrite"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
 ) -> None:
     """Detect shot changes (PySceneDetect) and write a cue file that cycles styles over them."""
     from vidstyle.cues import registry_validator

@@ -17,7 +17,7 @@ def styles(
                                                             "(default: the shipped sample)."),
     width: int = typer.Option(320, help="Width of each tile in the sheet."),
     arch: str | None = typer.Option(None, help="Sheet from the full or lite pack."),
-    overwrite: bool = typer.Option(False, "--overwrite"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the sheet if it exists."),
 ) -> None:
     """List the installed styles (built-in, then yours), or draw them all with --sheet."""
     from vidstyle.styles.registry import available_styles

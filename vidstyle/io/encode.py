@@ -32,6 +32,13 @@ DEFAULT_CODEC = {"webm": "libvpx-vp9"}  # everything else: libx264
 QUALITY = {"libx264": ("crf", 18), "libx265": ("crf", 20), "libvpx-vp9": ("crf", 32),
            "libsvtav1": ("crf", 32), "h264_nvenc": ("cq", 21), "hevc_nvenc": ("cq", 23)}
 
+# Speed presets, checked up front: a bad one otherwise fails inside avcodec_open2 with
+# EINVAL and the encoder's own log line. VP9's "preset" is its cpu-used level.
+_X26X = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+         "veryslow", "placebo")
+PRESETS = {"libx264": _X26X, "libx265": _X26X,
+           "libvpx-vp9": tuple(str(i) for i in range(-8, 9))}
+
 Warn = Callable[[str], None]
 
 
@@ -53,6 +60,9 @@ def container_format(path: str | os.PathLike) -> str:
 
 
 def encoder_options(codec: str, crf: int | None, preset: str | None) -> dict[str, str]:
+    if preset is not None and codec in PRESETS and preset not in PRESETS[codec]:
+        raise UsageError(f"--preset {preset}: not a {codec} preset "
+                         f"(one of {', '.join(PRESETS[codec])})")
     opts: dict[str, str] = {}
     knob = QUALITY.get(codec)
     if knob:
@@ -96,6 +106,8 @@ class VideoWriter:
         self.codec = (settings.codec if settings else None) or DEFAULT_CODEC.get(fmt, "libx264")
         if self.codec not in av.codecs_available:
             raise UsageError(f"--codec {self.codec}: not available in this FFmpeg build")
+        settings = settings or EncodeSettings()
+        self.options = encoder_options(self.codec, settings.crf, settings.preset)
         try:
             self.out = av.open(self.path, "w", format=fmt)
         except (av.FFmpegError, OSError) as exc:
@@ -105,7 +117,7 @@ class VideoWriter:
         self._padded_warned = False
         self._closed = False
         try:
-            self.video = self._add_video(settings or EncodeSettings())
+            self.video = self._add_video()
             self.side = _SideStreams(self.out, info.path, self.warn) if copy_streams else None
             # The muxer opens the file lazily, at the first packet: open it now so an
             # unwritable place fails here, naming the output, not mid-render as a bare errno.
@@ -114,11 +126,15 @@ class VideoWriter:
             self._close_quietly()
             raise UsageError(describe(name_for_format or path, f"cannot write ({exc})")
                              ) from None
+        except ValueError as exc:  # PyAV: "'webm' format does not support 'libx264' codec"
+            self._close_quietly()
+            raise UsageError(describe(name_for_format or path,
+                                      f"{exc}; choose another --codec or extension")) from None
         except BaseException:
             self._close_quietly()
             raise
 
-    def _add_video(self, settings: EncodeSettings) -> av.VideoStream:
+    def _add_video(self) -> av.VideoStream:
         info = self.info
         rate = Fraction(info.fps).limit_denominator(1001000) if info.fps else Fraction(25)
         stream = self.out.add_stream(self.codec, rate=rate)
@@ -136,7 +152,7 @@ class VideoWriter:
         timecode = _timecode(info.path) if self.out.format.name in ("mov", "mp4") else None
         if timecode:
             stream.metadata["timecode"] = timecode
-        stream.options = encoder_options(self.codec, settings.crf, settings.preset)
+        stream.options = self.options
         return stream
 
     def write(self, frame: Frame) -> None:

@@ -161,6 +161,8 @@ def load_loss_network(weights: str | Path | None = None) -> LossNetwork:
     path = Path(weights)
     if not path.is_file():
         raise UsageError(describe(path, "VGG-16 weights file not found"))
+    if path.stat().st_size == 0:
+        raise UsageError(describe(path, "VGG-16 weights file is empty (0 bytes)"))
     try:
         if path.suffix in {".h5", ".hdf5"}:
             return from_keras_h5(path)
@@ -171,4 +173,5 @@ def load_loss_network(weights: str | Path | None = None) -> LossNetwork:
     except UsageError:
         raise
     except Exception as exc:
-        raise UsageError(describe(path, f"cannot read VGG-16 weights: {exc}")) from exc
+        reason = str(exc) or type(exc).__name__  # some readers raise with no message
+        raise UsageError(describe(path, f"cannot read VGG-16 weights: {reason}")) from exc
