@@ -71,7 +71,6 @@ def _write(path: Path, frames: list[np.ndarray]) -> None:
 
 
 def test_eval_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("vidstyle.io", reason="the decoder is not there yet")
     import json
 
     from vidstyle.cli import main
@@ -86,4 +85,11 @@ def test_eval_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = json.loads(capsys.readouterr().out)
     assert out["frames"] == len(SHIFTS)
     assert out["warping_error"] < 2e-4 < out["baseline_warping_error"]
+    # In words, both ways round: steadier than the baseline, or flickering more.
+    assert main(["eval", str(paths[1]), "--reference", str(paths[0]),
+                 "--baseline", str(paths[2])]) == 0
+    assert "% lower (steadier)" in capsys.readouterr().out
+    assert main(["eval", str(paths[2]), "--reference", str(paths[0]),
+                 "--baseline", str(paths[1])]) == 0
+    assert "% higher (OUT flickers more)" in capsys.readouterr().out
     assert main(["eval", str(tmp_path / "nope.mp4"), "--reference", str(paths[0])]) == 2

@@ -42,7 +42,9 @@ def eval_(
     if report.baseline_warping_error is not None:
         typer.echo(f"baseline          {report.baseline_warping_error:.6f}  ({baseline})")
         if report.reduction is not None:
-            typer.echo(f"reduction         {100 * report.reduction:.1f} %")
+            r = report.reduction
+            typer.echo(f"vs baseline       {100 * abs(r):.1f} % "
+                       + ("lower (steadier)" if r >= 0 else "higher (OUT flickers more)"))
     if report.skipped_pairs:
         typer.echo(f"skipped pairs     {report.skipped_pairs} (shot changes: nothing to warp)")
     if report.perceptual is not None:
