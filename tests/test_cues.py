@@ -204,6 +204,14 @@ def test_past_the_end_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixt
                     info={"fps": 25, "duration": 10.0, "frames": 250}).warnings
 
 
+def test_a_style_the_cues_never_leave_room_for_is_a_warning(tmp_path: Path) -> None:
+    (w,) = load(tmp_path, "0:00 monet\n5 wave\n", default="picasso").warnings
+    assert w.endswith("s.cue:1: the first cue starts at 0:00, so --style picasso is never used")
+    assert load(tmp_path, "0f monet\n", default="picasso").warnings
+    assert not load(tmp_path, "1 monet\n", default="picasso").warnings  # picasso until 1 s
+    assert not load(tmp_path, "0 monet\n").warnings
+
+
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(InputNotFound, match="cue file not found"):
         load_cues(tmp_path / "nope.cue", None)

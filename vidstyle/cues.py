@@ -524,6 +524,10 @@ def load_cues(path: str | Path, default_style: str | None = None, video_info: An
         log.warning("%s: no cues; the default style applies throughout", source)
 
     warned = past_end(cues, source, facts)
+    first = cues[0] if cues else None
+    if default_style and first is not None and (first.seconds == 0 or first.frame == 0):
+        warned.append(f"{source}:{first.line}: the first cue starts at {first.when}, so "
+                      f"--style {default_style} is never used")
     for w in warned:
         log.warning("%s", w)
     default = {} if default_style in (None, "none") else {default_style: 1.0}
