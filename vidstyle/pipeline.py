@@ -172,12 +172,19 @@ def run_stages(frames: Iterable[Frame], schedule: Schedule, writer: VideoWriter,
 
 
 def _join_all(threads: list[threading.Thread], run: _Run) -> None:
-    for t in threads:
-        while t.is_alive():
-            try:
+    """Wait for every worker, whatever Ctrl-C does meanwhile.
+
+    The whole loop sits inside the ``try``: a KeyboardInterrupt lands on any bytecode, and
+    one that hit an ``is_alive()`` check outside it left a worker running after return.
+    """
+    pending = list(threads)
+    while pending:
+        try:
+            for t in pending:
                 t.join(timeout=0.5)
-            except KeyboardInterrupt:
-                run.stop.set()  # a second Ctrl-C: still wait for the workers to exit
+            pending = [t for t in pending if t.is_alive()]
+        except KeyboardInterrupt:
+            run.stop.set()  # a second Ctrl-C: still wait for the workers to exit
 
 
 def make_painter(styles: list[str], device: str = "auto", precision: str = "auto",
