@@ -216,7 +216,7 @@ def cost_table(results: list[ClipResult]) -> str:
     lines = ["| clip | style | decode ms | infer ms | " + " | ".join(f"{k} ms" for k in kinds)
              + " | fps none | " + " | ".join(f"fps cost {k}" for k in kinds[1:])
              + " | " + " | ".join(f"sharpness kept {k}" for k in kinds[1:]) + " |",
-             "|---|---|---|---|" + "---|" * (3 * len(kinds))]
+             "|---|---|---|---|" + "---|" * (3 * len(kinds) - 1)]
     for r in results:
         lines.append(
             f"| {r.clip} | {r.style.split('@')[0]} | {r.ms_per_frame['decode']:.1f} | "
