@@ -233,6 +233,10 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
                                             "training it)"))
     device = pick_device(cfg.device)
     amp = autocast_dtype(cfg.precision, device)
+
+    def mixed() -> torch.autocast:  # the forward passes' precision (losses stay fp32)
+        return torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None)
+
     if device.type == "cuda":
         # TF32 convs/matmuls and cuDNN autotuning: the crops have one fixed size.
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -302,7 +306,7 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         mix = F.one_hot(which, n_total).float().to(device)
         noise = torch.randn(x.shape, generator=g).to(device) * cfg.stability_noise
 
-        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+        with mixed():
             y = net(x, mix)
             feats = vgg(y)
             with torch.no_grad():
@@ -316,8 +320,7 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         record = {"iteration": it + 1, "content": lc.item(), "style": ls.item(), "tv": lt.item()}
         if cfg.stability_weight > 0:
             # Gupta et al. 2017: the same frame with a little noise should paint the same.
-            with torch.autocast(device.type, dtype=amp or torch.float32,
-                                enabled=amp is not None):
+            with mixed():
                 noisy = net((x + noise).clamp(0, 1), mix)
             lst = (noisy.float() - y).pow(2).mean()
             loss = loss + cfg.stability_weight * lst
