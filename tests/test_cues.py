@@ -210,6 +210,7 @@ def test_a_style_the_cues_never_leave_room_for_is_a_warning(tmp_path: Path) -> N
     assert load(tmp_path, "0f monet\n", default="picasso").warnings
     assert not load(tmp_path, "1 monet\n", default="picasso").warnings  # picasso until 1 s
     assert not load(tmp_path, "0 monet\n").warnings
+    assert not load(tmp_path, "0 monet\n", default="none").warnings  # render's default
 
 
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:

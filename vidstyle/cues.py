@@ -525,7 +525,8 @@ def load_cues(path: str | Path, default_style: str | None = None, video_info: An
 
     warned = past_end(cues, source, facts)
     first = cues[0] if cues else None
-    if default_style and first is not None and (first.seconds == 0 or first.frame == 0):
+    if (default_style not in (None, "none") and first is not None
+            and (first.seconds == 0 or first.frame == 0)):
         warned.append(f"{source}:{first.line}: the first cue starts at {first.when}, so "
                       f"--style {default_style} is never used")
     for w in warned:
