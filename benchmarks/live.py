@@ -39,6 +39,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from throughput import full_pack  # noqa: E402  (the same untrained full pack)
+
 from vidstyle.live import LiveOptions, LiveSession, LiveStats  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "sample.mp4"
@@ -103,18 +105,6 @@ def make_source(folder: Path, seconds: float = 6.0) -> Path:
             vf.pts, vf.time_base = i, Fraction(1, SOURCE_FPS)
             out.mux(st.encode(vf))
         out.mux(st.encode(None))
-    return path
-
-
-def full_pack(folder: Path) -> Path:
-    """An untrained full-net pack (tests/conftest.py's recipe)."""
-    from vidstyle.models.transform import build_net
-    from vidstyle.styles.pack import StylePack, save_pack
-
-    path = folder / "full-untrained.safetensors"
-    styles = [{"name": "bench", "title": "Bench", "artist": "none", "year": "2026",
-               "file": "bench.jpg", "sha256": "0" * 64}]
-    save_pack(StylePack(path=path, arch="full", styles=styles, net=build_net("full", 1)), path)
     return path
 
 
