@@ -7,6 +7,7 @@ the target's extension so the muxer's format is the same.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -44,8 +45,12 @@ def temp_name(out: Path) -> Path:
     return out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
 
 
+@functools.cache
 def _new_file_mode() -> int:
-    """0o666 less the umask: what ``open()`` would have given the target."""
+    """0o666 less the umask: what ``open()`` would have given the target.
+
+    Reading the umask means setting it for a moment, so it is read once per process.
+    """
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
