@@ -241,27 +241,21 @@ def render_file(src: str, out: str | Path, schedule: Schedule | None = None, *,
     if info.frames and writer.frames < info.frames - max(2, info.frames // 20):
         _warn(f"{src}: input ended early: decoded {writer.frames} of about {info.frames} "
               f"frames (truncated file?)")
-    out_info = probe(out)
-    if not _container_frame_count(out):  # mkv/webm: probe's count is a duration estimate
-        from dataclasses import replace
+    from dataclasses import replace
 
-        out_info = replace(out_info, frames=_count_video_packets(out))
+    out_info = replace(probe(out), frames=_frames_in(out))
     return summary(info, out_info, writer.frames, seconds, str(out), warnings)
 
 
-def _container_frame_count(path: str | Path) -> int:
+def _frames_in(path: str | Path) -> int:
+    """Frames actually in the file: the container's count where it keeps one (mp4/mov),
+    else its video packets, one a frame, counted without decoding (mkv/webm: probe's
+    count there is a duration estimate)."""
     import av
 
     with av.open(str(path)) as c:
-        return c.streams.video[0].frames
-
-
-def _count_video_packets(path: str | Path) -> int:
-    """Frames actually in the file (one packet each), without decoding them."""
-    import av
-
-    with av.open(str(path)) as c:
-        return sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+        stream = c.streams.video[0]
+        return stream.frames or sum(1 for p in c.demux(stream) if p.size)
 
 
 def summary(info: VideoInfo, out_info: VideoInfo, frames: int, seconds: float, out: str,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidstyle.cues import format_time
-from vidstyle.errors import BadInput, InputNotFound, OutputExists, UsageError
-from vidstyle.io.output import replacing
+from vidstyle.errors import BadInput, InputNotFound, UsageError
+from vidstyle.io.output import atomic_output
 
 DETECTORS = ("content", "adaptive")
 
@@ -110,10 +110,6 @@ def cue_template(detection: Detection, styles: Sequence[str], source: str,
 def write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
     """Write atomically (temporary file beside it, then rename): no half-written cue file."""
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExists(f"{out}: exists (use --overwrite)")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out}: folder {out.parent} does not exist")
-    with replacing(out) as tmp:
+    with atomic_output(out, [], overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out

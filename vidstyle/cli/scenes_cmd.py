@@ -25,6 +25,7 @@ def scenes(
     """Detect shot changes (PySceneDetect) and write a cue file that cycles styles over them."""
     from vidstyle.cues import registry_validator
     from vidstyle.errors import StyleError, UsageError
+    from vidstyle.io.output import check_output
     from vidstyle.scenes import cue_template, detect_scenes, write_text
     from vidstyle.styles.registry import known_names
 
@@ -37,10 +38,7 @@ def scenes(
     for name in names:
         if name != "none" and (why := validate(name)):
             raise StyleError(f"--styles: {why}")
-    if output.exists() and not overwrite:  # before the slow part
-        from vidstyle.errors import OutputExists
-
-        raise OutputExists(f"{output}: exists (use --overwrite)")
+    check_output(output, [str(video)], overwrite)  # before the slow part
     found = detect_scenes(video, detector, threshold, min_scene_len)
     text = cue_template(found, names, video.name, fade)
     write_text(output, text, overwrite=overwrite)

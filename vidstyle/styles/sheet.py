@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidstyle.errors import OutputExists, UsageError, describe
+from vidstyle.errors import UsageError, describe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sample.mp4"
 
@@ -64,18 +64,18 @@ def write_sheet(out: Path, frame: Path | None, width: int = 320, arch: str | Non
                 overwrite: bool = False) -> Path:
     import cv2
 
-    from vidstyle.io.output import replacing
+    from vidstyle.io.output import atomic_output, check_output
     from vidstyle.styles.registry import available_styles
 
-    if out.exists() and not overwrite:
-        raise OutputExists(describe(out, "exists (use --overwrite)"))
+    check_output(out, [], overwrite)  # before painting every style
     infos = available_styles()
     if not infos:
         raise UsageError("no styles installed to draw")
     arch_pick = arch or ("lite" if any(i.arch == "lite" for i in infos) else infos[0].arch)
     refs = list(dict.fromkeys(i.name for i in infos if i.arch == arch_pick))
     sheet = make_sheet(first_frame(frame or SAMPLE), refs, width=width, arch=arch_pick)
-    with replacing(out) as tmp:  # the extension stays last, so OpenCV picks the format
+    # The temp name keeps the extension last, so OpenCV picks the format from it.
+    with atomic_output(out, [], overwrite) as tmp:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, 85]):
             raise UsageError(describe(out, "cannot write the sheet (unknown extension or "
