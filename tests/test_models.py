@@ -11,11 +11,12 @@ from vidstyle.models import build_net
 from vidstyle.models.convert import to_tensor, to_uint8
 
 
+@pytest.mark.parametrize("residual", ["pixel", "logit"])
 @pytest.mark.parametrize("arch", ["full", "lite"])
-def test_untrained_net_starts_near_identity(arch: str) -> None:
-    # The logit-residual output: an untrained net must not turn the frame grey or black.
+def test_untrained_net_starts_near_identity(arch: str, residual: str) -> None:
+    # The residual output: an untrained net must not turn the frame grey or black.
     torch.manual_seed(0)
-    net = build_net(arch, 2).eval()
+    net = build_net(arch, 2, residual).eval()
     x = torch.rand(1, 3, 32, 48) * 0.8 + 0.1
     with torch.no_grad():
         y = net(x, torch.tensor([[1.0, 0.0]]))
@@ -45,6 +46,33 @@ def test_conditional_norm_mix_is_a_blend_of_rows() -> None:
 def test_unknown_arch_is_named() -> None:
     with pytest.raises(ValueError, match="known: full, lite"):
         build_net("huge", 1)
+    with pytest.raises(ValueError, match="known: logit, pixel"):
+        build_net("lite", 1, "tanh")
+
+
+def test_pixel_residual_is_unbounded_in_training_and_clamped_when_rendering() -> None:
+    """Training must see (and be able to pull back) values past 0..1; renders never hold them.
+
+    The sigmoid (logit) form has no such values, but its gradient vanishes where it
+    saturates: that is the point of the pixel form.
+    """
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 16, 16) * 0.8 + 0.1
+    mix = torch.ones(1, 1)
+    grads = {}
+    for residual, push in (("pixel", 2.0), ("logit", 12.0)):  # every pixel far past white
+        net = build_net("lite", 1, residual).train()
+        with torch.no_grad():
+            net.head[1].bias.fill_(push)
+        y = net(x, mix)
+        y.mean().backward()
+        grads[residual] = net.head[1].bias.grad.abs().min()
+        if residual == "pixel":
+            assert y.min() > 1.5
+            with torch.no_grad():
+                assert torch.equal(net.eval()(x, mix), torch.ones_like(x))
+    assert grads["pixel"] > 0.01  # training can still pull the output back
+    assert grads["logit"] < 1e-4  # saturated: nothing left to learn from
 
 
 @pytest.mark.parametrize("shape", [(359, 641), (338, 640), (144, 176), (1, 1), (5, 3)])

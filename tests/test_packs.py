@@ -12,7 +12,8 @@ from safetensors.torch import load_file, save_file
 
 from vidstyle.cli import main
 from vidstyle.errors import StyleError
-from vidstyle.styles.pack import load_pack
+from vidstyle.models import build_net
+from vidstyle.styles.pack import StylePack, load_pack, save_pack
 from vidstyle.styles.registry import resolve_style
 
 
@@ -41,9 +42,24 @@ def test_round_trip_keeps_weights_in_fp16(tmp_path: Path) -> None:
     assert p.stat().st_size < 4_000_000  # fp16: a full net is ~3.4 MB
 
 
+@pytest.mark.parametrize("residual", ["pixel", "logit"])
+def test_pack_keeps_its_residual_form_and_old_packs_read_as_logit(tmp_path: Path,
+                                                                  residual: str) -> None:
+    net = build_net("lite", 1, residual)
+    styles = [{"name": "a"}]
+    p = save_pack(StylePack(path=None, arch="lite", styles=styles, net=net), tmp_path / "a.st")
+    pack = load_pack(p)
+    assert pack.residual == pack.net.residual == residual
+    # Packs written before the key existed were all logit-residual.
+    old = _rewrite(p, tmp_path / "old.st", meta=lambda m: {k: v for k, v in m.items()
+                                                           if k != "residual"})
+    assert load_pack(old).net.residual == "logit"
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda m: {**m, "format_version": 99}, "unsupported format_version"),
     (lambda m: {**m, "arch": "gigantic"}, "unknown arch"),
+    (lambda m: {**m, "residual": "tanh"}, "unknown residual"),
     (lambda m: {**m, "styles": []}, "no styles"),
     (lambda m: {**m, "styles": [{"name": "Bad Name!"}, {"name": "x"}]}, "bad style name"),
     (lambda m: {**m, "styles": [{"name": "a"}, {"name": "a"}]}, "listed twice"),

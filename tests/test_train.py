@@ -85,13 +85,16 @@ def test_resume_continues_exactly(data) -> None:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
 
 
-def test_add_to_trains_only_the_new_rows(data) -> None:
-    base = train(_cfg(data, "base.safetensors"), progress=False, loss_net=tiny_vgg())
+@pytest.mark.parametrize("residual", ["pixel", "logit"])
+def test_add_to_trains_only_the_new_rows(data, residual: str) -> None:
+    base = train(_cfg(data, "base.safetensors", residual=residual), progress=False,
+                 loss_net=tiny_vgg())
     grown = train(_cfg(data, "grown.safetensors", add_to=str(base.pack),
                        styles=[StyleSpec(str(data["s1"]), "one")]),
                   progress=False, loss_net=tiny_vgg())
     old, new = load_file(str(base.pack)), load_file(str(grown.pack))
     assert load_pack(grown.pack).names == ["zero", "one"]
+    assert load_pack(grown.pack).residual == residual  # the base's form, whatever the default
     changed_rows = 0
     for k, v in old.items():
         if k.endswith((".gamma", ".beta")):
@@ -255,9 +258,14 @@ def test_init_from_continues_a_pack_and_checks_it_fits(data) -> None:
                       init_from=str(first.pack)), progress=False, loss_net=tiny_vgg())
     a, b = load_pack(first.pack).net.state_dict(), load_pack(warm.pack).net.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)  # lr 0: the warm start is exact
-    with pytest.raises(UsageError, match="styles zero; the recipe wants a lite net of one"):
+    with pytest.raises(UsageError, match="styles zero; the recipe wants a lite pixel-residual "
+                                         "net of one"):
         train(_cfg(data, "w2.safetensors", styles=[StyleSpec(str(data["s1"]), "one")],
                    init_from=str(first.pack)), progress=False, loss_net=tiny_vgg())
+    with pytest.raises(UsageError, match=r"is a lite pixel-residual .* wants a lite "
+                                         r"logit-residual net"):
+        train(_cfg(data, "w3.safetensors", residual="logit", init_from=str(first.pack)),
+              progress=False, loss_net=tiny_vgg())
 
 
 def test_time_limit_stops_early_and_still_writes_the_pack(data) -> None:

@@ -20,6 +20,11 @@ def train(
     content: Path | None = typer.Option(None, "--content", help="Folder of natural photos."),
     config: Path | None = typer.Option(None, "--config", help="TOML recipe; flags override it."),
     arch: str | None = typer.Option(None, help="full (GPU) or lite (CPU, live). [default: lite]"),
+    residual: str | None = typer.Option(
+        None, help="pixel (output = input + net, clamped when rendering) or logit (the first "
+                   "packs' sigmoid form). [default: pixel]"),
+    range_weight: float | None = typer.Option(
+        None, help="Penalty on pixel-residual output outside 0..1. [default: 10]"),
     size: int | None = typer.Option(None, help="Training crop size in px. [default: 256]"),
     batch: int | None = typer.Option(None, help="Batch size. [default: 4]"),
     iters: int | None = typer.Option(None, help="Iterations. [default: 40000]"),
@@ -69,7 +74,8 @@ def train(
                   for i, p in enumerate(style_image)]
     overrides = {
         "styles": styles, "content": str(content) if content else None,
-        "output": str(output) if output else None, "arch": arch, "size": size, "batch": batch,
+        "output": str(output) if output else None, "arch": arch, "residual": residual,
+        "range_weight": range_weight, "size": size, "batch": batch,
         "iters": iters, "lr": lr, "style_lr_scale": style_lr_scale, "content_layer": content_layer,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "stability_weight": stability_weight, "style_size": style_size, "seed": seed,

@@ -16,10 +16,15 @@ Choices and why:
   "Checkerboard artifact free sub-pixel convolution"), and our CPU training runs did exactly
   that, meeting the Gram targets with a saturated +/- grid that turned frames dark. The
   filter's response is zero at that frequency, so no weights can make the grid.
-* The output is a residual in logit space, ``sigmoid(logit(x) + f(x))``: bounded like the
-  paper's scaled tanh, but an untrained net starts near the identity instead of near grey,
-  so a short CPU training run keeps the scene readable (see research/loss-network.md:
-  raw outputs spend hundreds of iterations learning brightness).
+* The output is a residual on the input, so an untrained net starts near the identity
+  instead of near black or grey and a short CPU run keeps the scene readable
+  (research/loss-network.md: raw outputs spend hundreds of iterations learning
+  brightness). ``residual="pixel"`` adds it to the pixels and clamps only at inference;
+  ``residual="logit"``, ``sigmoid(logit(x) + f(x))``, is what the first packs used. The
+  sigmoid bounds the output but its gradient vanishes where it saturates: in our CPU runs
+  18-34 % of output values sat below 0.02 (the input had 3 %), dead black and white
+  blobs that training could no longer move. Training sees the unclamped pixel output (as
+  the paper's loss network saw its 150*tanh output) plus a small out-of-range penalty.
 
 Both nets downsample by 4, so inputs must be padded to a multiple of ``net.stride``
 (``vidstyle.engine`` does that and crops back).
@@ -34,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 _LOGIT_EPS = 0.02
+RESIDUALS = ("logit", "pixel")
 
 
 class CondInstanceNorm(nn.Module):
@@ -93,7 +99,7 @@ class Residual(nn.Module):
 
 
 class TransformNet(nn.Module):
-    """Shared skeleton: an encoder, residual blocks, a decoder, a logit-residual output.
+    """Shared skeleton: an encoder, residual blocks, a decoder, a residual output.
 
     Subclasses fill ``encoder``/``blocks``/``decoder`` and the pixel (un)shuffle factor.
     """
@@ -101,11 +107,14 @@ class TransformNet(nn.Module):
     arch: str = ""
     stride: int = 4
 
-    def __init__(self, n_styles: int) -> None:
+    def __init__(self, n_styles: int, residual: str = "logit") -> None:
         super().__init__()
         if n_styles < 1:
             raise ValueError("a transform net needs at least one style")
+        if residual not in RESIDUALS:
+            raise ValueError(f"unknown residual {residual!r}; known: {', '.join(RESIDUALS)}")
         self.n_styles = n_styles
+        self.residual = residual
         self.shuffle = 1
         self.encoder = nn.ModuleList()
         self.blocks = nn.ModuleList()
@@ -126,6 +135,9 @@ class TransformNet(nn.Module):
             h = F.pixel_shuffle(h, self.shuffle)
             h = F.conv2d(F.pad(h, (1, 1, 1, 1), mode="replicate"),
                          self.antigrid.to(h.dtype), groups=3)
+        if self.residual == "pixel":
+            y = x + h
+            return y if self.training else y.clamp(0.0, 1.0)
         base = torch.logit(x.clamp(_LOGIT_EPS, 1 - _LOGIT_EPS))
         return torch.sigmoid(base + h)
 
@@ -142,8 +154,8 @@ class JohnsonNet(TransformNet):
 
     arch = "full"
 
-    def __init__(self, n_styles: int) -> None:
-        super().__init__(n_styles)
+    def __init__(self, n_styles: int, residual: str = "logit") -> None:
+        super().__init__(n_styles, residual)
         s = n_styles
         self.encoder.extend([
             ConvNorm(3, 32, 9, s),
@@ -169,8 +181,8 @@ class LiteNet(TransformNet):
 
     arch = "lite"
 
-    def __init__(self, n_styles: int) -> None:
-        super().__init__(n_styles)
+    def __init__(self, n_styles: int, residual: str = "logit") -> None:
+        super().__init__(n_styles, residual)
         s = n_styles
         self.shuffle = 2
         self.encoder.extend([
@@ -182,12 +194,19 @@ class LiteNet(TransformNet):
         self.head = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(32, 12, 3))
 
 
-ARCHS: dict[str, Callable[[int], TransformNet]] = {"full": JohnsonNet, "lite": LiteNet}
+ARCHS: dict[str, Callable[..., TransformNet]] = {"full": JohnsonNet, "lite": LiteNet}
 
 
-def build_net(arch: str, n_styles: int) -> TransformNet:
+def build_net(arch: str, n_styles: int, residual: str = "logit") -> TransformNet:
     """Build an untrained net by architecture name (the name stored in style packs)."""
     try:
-        return ARCHS[arch](n_styles)
+        net = ARCHS[arch](n_styles, residual)
     except KeyError:
         raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHS)}") from None
+    if residual == "pixel":
+        # The default init paints +/-0.2 of noise in pixel units (the sigmoid form divides
+        # that by ~4); start quieter so an untrained net is close to the identity.
+        with torch.no_grad():
+            for p in net.head.parameters():
+                p.mul_(0.1)
+    return net

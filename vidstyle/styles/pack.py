@@ -8,6 +8,8 @@ Metadata (safetensors header key ``vidstyle``, a JSON object)::
 
     format_version  1
     arch            "full" | "lite"
+    residual        "logit" | "pixel" (how the net's output meets the input; absent = "logit",
+                    the first packs' form; see vidstyle.models.transform)
     styles          [{name, title, artist, year, file, sha256}, ...]   (one per norm row)
     recipe          the training options (free-form JSON object)
     training        {iterations, losses, seconds_per_iteration, where, ...} (free-form)
@@ -24,7 +26,7 @@ from typing import Any
 import torch
 
 from vidstyle.errors import StyleError, describe
-from vidstyle.models.transform import ARCHS, TransformNet, build_net
+from vidstyle.models.transform import ARCHS, RESIDUALS, TransformNet, build_net
 
 FORMAT_VERSION = 1
 META_KEY = "vidstyle"
@@ -41,6 +43,7 @@ class StylePack:
     recipe: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     net: TransformNet | None = None
+    residual: str = "logit"
 
     @property
     def names(self) -> list[str]:
@@ -50,8 +53,9 @@ class StylePack:
         return self.names.index(name)
 
     def metadata(self) -> dict[str, Any]:
-        return {"format_version": FORMAT_VERSION, "arch": self.arch, "styles": self.styles,
-                "recipe": self.recipe, "training": self.training}
+        residual = self.net.residual if self.net is not None else self.residual
+        return {"format_version": FORMAT_VERSION, "arch": self.arch, "residual": residual,
+                "styles": self.styles, "recipe": self.recipe, "training": self.training}
 
 
 def _fail(path: Path | None, problem: str) -> StyleError:
@@ -67,6 +71,9 @@ def validate_metadata(meta: Any, path: Path | None = None) -> None:
                           f"(this vidstyle reads {FORMAT_VERSION})")
     if meta.get("arch") not in ARCHS:
         raise _fail(path, f"unknown arch {meta.get('arch')!r}; known: {', '.join(ARCHS)}")
+    if meta.get("residual", "logit") not in RESIDUALS:
+        raise _fail(path, f"unknown residual {meta.get('residual')!r}; "
+                          f"known: {', '.join(RESIDUALS)}")
     styles = meta.get("styles")
     if not isinstance(styles, list) or not styles:
         raise _fail(path, "no styles listed")
@@ -125,7 +132,8 @@ def load_pack(path: str | Path) -> StylePack:
     except json.JSONDecodeError as exc:
         raise _fail(path, f"metadata is not JSON ({exc.msg})") from None
     validate_metadata(meta, path)
-    net = build_net(meta["arch"], len(meta["styles"]))
+    residual = meta.get("residual", "logit")
+    net = build_net(meta["arch"], len(meta["styles"]), residual)
     expected = net.state_dict()
     if set(tensors) != set(expected):
         extra = sorted(set(tensors) ^ set(expected))[:3]
@@ -139,4 +147,4 @@ def load_pack(path: str | Path) -> StylePack:
     net.load_state_dict({k: v.float() for k, v in tensors.items()})
     return StylePack(path=path, arch=meta["arch"], styles=meta["styles"],
                      recipe=meta.get("recipe", {}), training=meta.get("training", {}),
-                     net=net.eval().requires_grad_(False))
+                     net=net.eval().requires_grad_(False), residual=residual)

@@ -38,6 +38,8 @@ class TrainConfig:
     content: str = ""
     output: str = ""
     arch: str = "lite"
+    residual: str = "pixel"  # where the output meets the input: "pixel" or "logit" (old packs)
+    range_weight: float = 10.0  # penalty on a pixel-residual output outside 0..1
     size: int = 256
     batch: int = 4
     iters: int = 40000

@@ -158,13 +158,13 @@ def _prepare_net(cfg: TrainConfig) -> tuple[TransformNet, list[dict[str, Any]], 
     if cfg.init_from:
         return _warm_start(cfg), [], 0, None
     if not cfg.add_to:
-        return build_net(cfg.arch, len(cfg.styles)), [], 0, None
+        return build_net(cfg.arch, len(cfg.styles), cfg.residual), [], 0, None
     base = load_pack(cfg.add_to)
     clash = {s.name for s in cfg.styles} & set(base.names)
     if clash:
         raise UsageError(describe(cfg.add_to, f"already has style(s) {', '.join(sorted(clash))}"))
     n_old = len(base.names)
-    net = build_net(base.arch, n_old + len(cfg.styles))
+    net = build_net(base.arch, n_old + len(cfg.styles), base.residual)
     state = net.state_dict()
     for k, v in base.net.state_dict().items():
         if k.endswith((".gamma", ".beta")):
@@ -173,7 +173,7 @@ def _prepare_net(cfg: TrainConfig) -> tuple[TransformNet, list[dict[str, Any]], 
         else:
             state[k] = v
     net.load_state_dict(state)
-    cfg.arch = base.arch
+    cfg.arch, cfg.residual = base.arch, base.residual
     return net, base.styles, n_old, base
 
 
@@ -185,11 +185,12 @@ def _warm_start(cfg: TrainConfig) -> TransformNet:
     """
     base = load_pack(cfg.init_from)
     names = [s.name for s in cfg.styles]
-    if base.arch != cfg.arch or base.names != names:
-        raise UsageError(describe(cfg.init_from, f"is a {base.arch} net of styles "
-                                                 f"{', '.join(base.names)}; the recipe wants a "
-                                                 f"{cfg.arch} net of {', '.join(names)}"))
-    net = build_net(cfg.arch, len(names))
+    if (base.arch, base.residual) != (cfg.arch, cfg.residual) or base.names != names:
+        raise UsageError(describe(cfg.init_from, f"is a {base.arch} {base.residual}-residual net "
+                                                 f"of styles {', '.join(base.names)}; the recipe "
+                                                 f"wants a {cfg.arch} {cfg.residual}-residual "
+                                                 f"net of {', '.join(names)}"))
+    net = build_net(cfg.arch, len(names), cfg.residual)
     net.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
     return net
 
@@ -282,7 +283,8 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         _write_log(log_path, history)
         recent = history[-50:] or [{}]
         losses = {k: float(np.mean([h[k] for h in recent if k in h]))
-                  for k in ("total", "content", "style", "tv", "stability") if k in recent[0]}
+                  for k in ("total", "content", "style", "tv", "range", "stability")
+                  if k in recent[0]}
         training = {"iterations": it, "losses": losses, "seconds_per_iteration": sec_per_it,
                     "where": f"{platform.node() or 'unknown'} {device.type} "
                              f"{'bf16 autocast' if amp else 'fp32'} "
@@ -318,6 +320,12 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         lt = tv_loss(y)
         loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt
         record = {"iteration": it + 1, "content": lc.item(), "style": ls.item(), "tv": lt.item()}
+        if net.residual == "pixel":
+            # The loss network sees the unclamped output; rendering clamps it. Keep the two
+            # close, or the net could paint with values no video can hold.
+            lrange = (y - y.clamp(0, 1)).pow(2).mean()
+            loss = loss + cfg.range_weight * lrange
+            record["range"] = lrange.item()
         if cfg.stability_weight > 0:
             # Gupta et al. 2017: the same frame with a little noise should paint the same.
             with mixed():
