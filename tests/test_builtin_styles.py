@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NINE = ["monet", "picasso", "starry-night", "the-scream", "great-wave", "composition-vii",
         "shipwreck", "udnie", "woman-with-hat"]
 PACKS = sorted(BUILTIN_DIR.glob("*.safetensors"))
-RECIPES = {"lite": "builtin-lite.toml", "full": "builtin-full-cpu.toml"}
+RECIPES = {"lite": "builtin-lite.toml", "full": "builtin-full.toml"}
 
 
 def first_frame(path: Path, index: int = 0) -> np.ndarray:

@@ -21,10 +21,11 @@ Choices and why:
   (research/loss-network.md: raw outputs spend hundreds of iterations learning
   brightness). ``residual="pixel"`` adds it to the pixels and clamps only at inference;
   ``residual="logit"``, ``sigmoid(logit(x) + f(x))``, is what the first packs used. The
-  sigmoid bounds the output but its gradient vanishes where it saturates: in our CPU runs
-  18-34 % of output values sat below 0.02 (the input had 3 %), dead black and white
-  blobs that training could no longer move. Training sees the unclamped pixel output (as
-  the paper's loss network saw its 150*tanh output) plus a small out-of-range penalty.
+  sigmoid bounds the output but its gradient vanishes where it saturates: in our longer CPU
+  runs of that form (lite, 5,700 iterations; full, 750) 17-34 % of output values sat below
+  0.02 (the photos have 3 %), dead black and white blobs that training could not move.
+  Training sees the unclamped pixel output (as the paper's loss network saw its 150*tanh
+  output) plus a small out-of-range penalty.
 
 Both nets downsample by 4, so inputs must be padded to a multiple of ``net.stride``
 (``vidstyle.engine`` does that and crops back).
