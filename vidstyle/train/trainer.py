@@ -319,7 +319,8 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         ls = style_loss(feats, {k: v[which - n_old] for k, v in targets.items()})
         lt = tv_loss(y)
         loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt
-        record = {"iteration": it + 1, "content": lc.item(), "style": ls.item(), "tv": lt.item()}
+        record = {"iteration": it + 1, "content": lc.item(), "style": ls.item(), "tv": lt.item(),
+                  "styles": which.tolist()}  # losses differ a lot by style
         if net.residual == "pixel":
             # The loss network sees the unclamped output; rendering clamps it. Keep the two
             # close, or the net could paint with values no video can hold.
