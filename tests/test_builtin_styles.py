@@ -19,20 +19,13 @@ from safetensors import safe_open
 from vidstyle.cli import main
 from vidstyle.styles.pack import load_pack
 from vidstyle.styles.registry import BUILTIN_DIR
+from vidstyle.styles.sheet import SAMPLE, first_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 NINE = ["monet", "picasso", "starry-night", "the-scream", "great-wave", "composition-vii",
         "shipwreck", "udnie", "woman-with-hat"]
 PACKS = sorted(BUILTIN_DIR.glob("*.safetensors"))
 RECIPES = {"lite": "builtin-lite.toml", "full": "builtin-full.toml"}
-
-
-def first_frame(path: Path, index: int = 0) -> np.ndarray:
-    with av.open(str(path)) as c:
-        for i, f in enumerate(c.decode(video=0)):
-            if i == index:
-                return f.to_ndarray(format="rgb24")
-    raise AssertionError(f"{path} has no frame {index}")
 
 
 def test_a_lite_pack_ships() -> None:
@@ -78,7 +71,7 @@ def test_every_builtin_style_paints_the_sample_its_own_way(path: Path) -> None:
     """Each style changes a real decoded frame, and no two styles paint it alike."""
     from vidstyle.api import stylize_image
 
-    frame = first_frame(ROOT / "samples" / "sample.mp4", 40)  # the coffee cup
+    frame = first_frame(SAMPLE)  # the coffee cup, as on the README's sheet
     arch = load_pack(path).arch
     painted = {n: stylize_image(frame, f"{n}@{path.stem}", arch=arch, max_size=256).astype(float)
                for n in NINE}

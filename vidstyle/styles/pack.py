@@ -29,6 +29,7 @@ from vidstyle.errors import StyleError, describe
 from vidstyle.models.transform import ARCHS, RESIDUALS, TransformNet, build_net
 
 FORMAT_VERSION = 1
+OLD_RESIDUAL = "logit"  # what packs written before the "residual" key was added use
 META_KEY = "vidstyle"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -43,7 +44,10 @@ class StylePack:
     recipe: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     net: TransformNet | None = None
-    residual: str = "logit"
+
+    @property
+    def residual(self) -> str:
+        return self.net.residual if self.net is not None else OLD_RESIDUAL
 
     @property
     def names(self) -> list[str]:
@@ -53,8 +57,7 @@ class StylePack:
         return self.names.index(name)
 
     def metadata(self) -> dict[str, Any]:
-        residual = self.net.residual if self.net is not None else self.residual
-        return {"format_version": FORMAT_VERSION, "arch": self.arch, "residual": residual,
+        return {"format_version": FORMAT_VERSION, "arch": self.arch, "residual": self.residual,
                 "styles": self.styles, "recipe": self.recipe, "training": self.training}
 
 
@@ -71,7 +74,7 @@ def validate_metadata(meta: Any, path: Path | None = None) -> None:
                           f"(this vidstyle reads {FORMAT_VERSION})")
     if meta.get("arch") not in ARCHS:
         raise _fail(path, f"unknown arch {meta.get('arch')!r}; known: {', '.join(ARCHS)}")
-    if meta.get("residual", "logit") not in RESIDUALS:
+    if meta.get("residual", OLD_RESIDUAL) not in RESIDUALS:
         raise _fail(path, f"unknown residual {meta.get('residual')!r}; "
                           f"known: {', '.join(RESIDUALS)}")
     styles = meta.get("styles")
@@ -132,8 +135,7 @@ def load_pack(path: str | Path) -> StylePack:
     except json.JSONDecodeError as exc:
         raise _fail(path, f"metadata is not JSON ({exc.msg})") from None
     validate_metadata(meta, path)
-    residual = meta.get("residual", "logit")
-    net = build_net(meta["arch"], len(meta["styles"]), residual)
+    net = build_net(meta["arch"], len(meta["styles"]), meta.get("residual", OLD_RESIDUAL))
     expected = net.state_dict()
     if set(tensors) != set(expected):
         extra = sorted(set(tensors) ^ set(expected))[:3]
@@ -147,4 +149,4 @@ def load_pack(path: str | Path) -> StylePack:
     net.load_state_dict({k: v.float() for k, v in tensors.items()})
     return StylePack(path=path, arch=meta["arch"], styles=meta["styles"],
                      recipe=meta.get("recipe", {}), training=meta.get("training", {}),
-                     net=net.eval().requires_grad_(False), residual=residual)
+                     net=net.eval().requires_grad_(False))
