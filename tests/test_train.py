@@ -318,3 +318,29 @@ def test_precision_bf16_and_fp32_both_train(data) -> None:
     assert 0 < max(diffs) < 0.05  # the same steps, rounded differently
     with pytest.raises(UsageError, match="--precision must be"):
         train(_cfg(data, "x.safetensors", precision="fp8"), progress=False, loss_net=tiny_vgg())
+
+
+def test_style_layer_weights_scale_each_layer_and_reach_the_pack(data, tmp_path: Path,
+                                                                 capsys) -> None:
+    from vidstyle.cli import main
+    from vidstyle.train.losses import gram, style_loss
+
+    torch.manual_seed(1)
+    feats = {"a": torch.rand(1, 4, 8, 8), "b": torch.rand(1, 6, 4, 4)}
+    targets = {k: gram(torch.rand_like(v)) for k, v in feats.items()}
+    only_a = style_loss({"a": feats["a"]}, {"a": targets["a"]})
+    only_b = style_loss({"b": feats["b"]}, {"b": targets["b"]})
+    assert only_a > 0 and only_b > 0
+    torch.testing.assert_close(style_loss(feats, targets), only_a + only_b)
+    torch.testing.assert_close(style_loss(feats, targets, {"a": 0.0, "b": 3.0}), 3 * only_b)
+
+    out = train(_cfg(data, "lw.safetensors", iters=2, style_layer_weights=[0, 0.5, 1, 2]),
+                progress=False, loss_net=tiny_vgg())
+    assert load_pack(out.pack).recipe["style_layer_weights"] == [0, 0.5, 1, 2]
+    with pytest.raises(UsageError, match="4 non-negative numbers"):
+        train(_cfg(data, "lw2.safetensors", style_layer_weights=[1, 1]), progress=False,
+              loss_net=tiny_vgg())
+    code = main(["train", "--style-image", str(data["s0"]), "--content", str(data["content"]),
+                 "-o", str(tmp_path / "lw3.safetensors"), "--style-layer-weights", "1,x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--style-layer-weights" in err[0]

@@ -34,6 +34,9 @@ def train(
     content_layer: str | None = typer.Option(None, help="relu1_2..relu4_3. [default: relu2_2]"),
     content_weight: float | None = typer.Option(None, help="[default: 1.0]"),
     style_weight: float | None = typer.Option(None, help="[default: 1.0]"),
+    style_layer_weights: str | None = typer.Option(
+        None, help="Weights of relu1_2,relu2_2,relu3_3,relu4_3 in the style loss, e.g. "
+                   "0.2,0.5,1,1. [default: 1,1,1,1]"),
     tv_weight: float | None = typer.Option(None, help="[default: 0.01]"),
     stability_weight: float | None = typer.Option(
         None, help="Gupta et al. 2017 noise-stability loss for video. [default: 0]"),
@@ -78,6 +81,7 @@ def train(
         "range_weight": range_weight, "size": size, "batch": batch,
         "iters": iters, "lr": lr, "style_lr_scale": style_lr_scale, "content_layer": content_layer,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
+        "style_layer_weights": _floats(style_layer_weights, "--style-layer-weights"),
         "stability_weight": stability_weight, "style_size": style_size, "seed": seed,
         "device": device, "precision": precision,
         "vgg_weights": str(vgg_weights) if vgg_weights else None,
@@ -91,3 +95,15 @@ def train(
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
     typer.echo(f"wrote {result.pack} after {result.iterations} iterations "
                f"({result.seconds_per_iteration:.2f} s/it; {losses})")
+
+
+def _floats(text: str | None, flag: str) -> list[float] | None:
+    """'0.2,0.5,1,1' -> [0.2, 0.5, 1.0, 1.0]; a clear error for anything else."""
+    from vidstyle.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{flag}: expected numbers separated by commas, not {text!r}") from None

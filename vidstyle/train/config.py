@@ -48,6 +48,8 @@ class TrainConfig:
     content_layer: str = "relu2_2"
     content_weight: float = 1.0
     style_weight: float = 1.0
+    # Per style layer (relu1_2, relu2_2, relu3_3, relu4_3), multiplying style_weight.
+    style_layer_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
     tv_weight: float = 1e-2
     stability_weight: float = 0.0
     stability_noise: float = 0.04

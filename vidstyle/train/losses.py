@@ -22,13 +22,21 @@ def content_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (out - target).pow(2).mean() / target.pow(2).mean().clamp_min(1e-8)
 
 
-def style_loss(out_feats: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor]
-               ) -> torch.Tensor:
-    """Sum over layers; ``target_grams[layer]`` is (N, C, C), one row per sample's style."""
+def style_loss(out_feats: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor],
+               layer_weights: dict[str, float] | None = None) -> torch.Tensor:
+    """Weighted sum over layers (weight 1 where ``layer_weights`` is silent).
+
+    ``target_grams[layer]`` is (N, C, C), one row per sample's style. Normalised, every layer
+    weighs the same by default, and relu1_2 (5-px receptive field: colour and fine grain) is
+    the hardest to match; lowering it leaves more of the loss to the strokes and shapes that
+    the deeper layers see.
+    """
+    weights = layer_weights or {}
     total = torch.zeros((), device=next(iter(out_feats.values())).device)
     for layer, target in target_grams.items():
         g = gram(out_feats[layer])
-        total = total + (g - target).pow(2).mean() / target.pow(2).mean().clamp_min(1e-12)
+        err = (g - target).pow(2).mean() / target.pow(2).mean().clamp_min(1e-12)
+        total = total + weights.get(layer, 1.0) * err
     return total
 
 

@@ -269,6 +269,10 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
     if cfg.resume and start == 0 and not ckpt.is_file():
         raise UsageError(describe(ckpt, "no checkpoint to resume from"))
 
+    if len(cfg.style_layer_weights) != len(STYLE_LAYERS) or min(cfg.style_layer_weights) < 0:
+        raise UsageError(f"style_layer_weights needs {len(STYLE_LAYERS)} non-negative numbers "
+                         f"({', '.join(STYLE_LAYERS)}), not {cfg.style_layer_weights}")
+    layer_w = dict(zip(STYLE_LAYERS, cfg.style_layer_weights, strict=True))
     targets = {k: v.to(device) for k, v in _style_targets(vgg, cfg.styles, cfg.style_size,
                                                           device).items()}
     log_path = output.with_name(output.stem + ".log.jsonl")
@@ -316,7 +320,7 @@ def train(cfg: TrainConfig, progress: bool = True, loss_net: LossNetwork | None 
         y, target = y.float(), target.float()
         feats = {k: v.float() for k, v in feats.items()}
         lc = content_loss(feats[cfg.content_layer], target)
-        ls = style_loss(feats, {k: v[which - n_old] for k, v in targets.items()})
+        ls = style_loss(feats, {k: v[which - n_old] for k, v in targets.items()}, layer_w)
         lt = tv_loss(y)
         loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt
         record = {"iteration": it + 1, "content": lc.item(), "style": ls.item(), "tv": lt.item(),
