@@ -9,7 +9,7 @@ and the call there is one command (carry ``.gpu``; its python3 already has torch
 
     PYTHONUNBUFFERED=1 python3 scripts/gpu_kit.py train --minutes 9 --out "$OUT"
 
-``train`` runs ``configs/styles/builtin-full.toml`` with its paths pointed into ``.gpu/``
+``train`` runs ``configs/styles/builtin-full-gpu.toml`` with its paths pointed into ``.gpu/``
 and a time limit, so whatever the lease allows becomes a finished pack (with previews,
 loss plot and log) in ``$OUT``. Copy ``full.safetensors`` to ``vidstyle/styles/builtin/``.
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 KIT = ROOT / ".gpu"
-RECIPE = ROOT / "configs" / "styles" / "builtin-full.toml"
+RECIPE = ROOT / "configs" / "styles" / "builtin-full-gpu.toml"
 SHARED = ROOT.parent / "shared" / "data"
 
 

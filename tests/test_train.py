@@ -320,6 +320,22 @@ def test_precision_bf16_and_fp32_both_train(data) -> None:
         train(_cfg(data, "x.safetensors", precision="fp8"), progress=False, loss_net=tiny_vgg())
 
 
+def test_each_sample_style_term_is_normalised_by_its_own_painting() -> None:
+    """A dark painting (small Gram energy) counts as much as a bright one in a mixed batch."""
+    from vidstyle.train.losses import gram, style_loss
+
+    torch.manual_seed(2)
+    feats = torch.rand(2, 4, 8, 8)
+    targets = gram(torch.rand_like(feats))
+    both = style_loss({"a": feats}, {"a": targets})
+    alone = [style_loss({"a": feats[i:i + 1]}, {"a": targets[i:i + 1]}) for i in range(2)]
+    torch.testing.assert_close(both, (alone[0] + alone[1]) / 2)
+    # Scale sample 1's features and painting by 10 (its Grams by 100): the loss is unchanged.
+    scale = torch.tensor([1.0, 10.0]).view(2, 1, 1, 1)
+    torch.testing.assert_close(style_loss({"a": feats * scale}, {"a": targets * scale[:, 0] ** 2}),
+                               both)
+
+
 def test_style_layer_weights_scale_each_layer_and_reach_the_pack(data, tmp_path: Path,
                                                                  capsys) -> None:
     from vidstyle.cli import main
