@@ -7,10 +7,10 @@ level) live in test_decode.py and test_encode.py; these tests drive the real CLI
 
 from __future__ import annotations
 
-import _thread
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -197,7 +197,10 @@ def _paint_then(monkeypatch, after: int, action) -> list[int]:
 
 
 def _interrupt_main() -> None:
-    _thread.interrupt_main()  # what Ctrl-C does: KeyboardInterrupt in the main thread
+    # What Ctrl-C does: a real SIGINT, which also wakes a main thread blocked in a wait
+    # (_thread.interrupt_main only sets a flag, seen whenever the main thread next runs
+    # Python code: under load the render could finish first, and the test was flaky).
+    os.kill(os.getpid(), signal.SIGINT)
     threading.Event().wait(0.5)  # keep painting a little, as a real worker would
 
 
